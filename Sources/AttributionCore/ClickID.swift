@@ -1,0 +1,41 @@
+/// The rules for a click id: an opaque, case-sensitive string of at most 512 bytes without control characters.
+public enum ClickID {
+    public static let maximumBytes = 512
+
+    /// Why a click id parameter could not be used.
+    public enum Problem: String, Error, Sendable, Equatable {
+        case empty
+        case tooLong = "too_long"
+        case controlCharacters = "control_characters"
+    }
+
+    public static func validate(_ value: String) -> Result<String, Problem> {
+        if value.isEmpty { return .failure(.empty) }
+        if value.utf8.count > maximumBytes { return .failure(.tooLong) }
+        if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            return .failure(.controlCharacters)
+        }
+        return .success(value)
+    }
+
+    /// Picks the click ids out of decoded query parameters, in the configured parameter order.
+    public static func extract(
+        from query: [(name: String, value: String)], parameters: [String]
+    ) -> (primary: String?, all: [String: String], problem: Problem?) {
+        var all: [String: String] = [:]
+        var primary: String?
+        var problem: Problem?
+        for parameter in parameters {
+            // The first occurrence wins, as most web frameworks read it.
+            guard let raw = query.first(where: { $0.name == parameter })?.value else { continue }
+            switch validate(raw) {
+            case .success(let id):
+                all[parameter] = id
+                if primary == nil { primary = id }
+            case .failure(let reason):
+                if problem == nil { problem = reason }
+            }
+        }
+        return (primary, all, problem)
+    }
+}

@@ -1,0 +1,76 @@
+/// Reads and rewrites the query part of a URL without trusting a byte of it.
+public enum QueryString {
+    /// Decoded name/value pairs in order, as a browser's URLSearchParams would read them.
+    public static func parse(_ raw: Substring) -> [(name: String, value: String)] {
+        raw.split(separator: "&").compactMap { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = decode(parts[0])
+            guard !name.isEmpty else { return nil }
+            return (name, parts.count > 1 ? decode(parts[1]) : "")
+        }
+    }
+
+    /// Percent-decoding with `+` as space; malformed escapes are kept literally and invalid UTF-8 is replaced.
+    public static func decode(_ text: Substring) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        var iterator = Array(text.utf8)[...]
+        while let byte = iterator.popFirst() {
+            if byte == UInt8(ascii: "+") {
+                bytes.append(UInt8(ascii: " "))
+            } else if byte == UInt8(ascii: "%"), iterator.count >= 2,
+                let value = Hex.decode(Substring(decoding: iterator.prefix(2), as: UTF8.self))?.first
+            {
+                bytes.append(value)
+                iterator = iterator.dropFirst(2)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Re-encodes a raw query component so that only URL-safe ASCII remains; meaning is unchanged.
+    public static func sanitize(_ raw: Substring) -> String {
+        let bytes = Array(raw.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "%"), index + 2 < bytes.count, isHex(bytes[index + 1]), isHex(bytes[index + 2]) {
+                out.append(contentsOf: bytes[index...index + 2])
+                index += 3
+                continue
+            }
+            if isAllowed(byte) {
+                out.append(byte)
+            } else {
+                out.append(UInt8(ascii: "%"))
+                out.append(contentsOf: Hex.encode([byte]).uppercased().utf8)
+            }
+            index += 1
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func isHex(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
+            UInt8(ascii: "A")...UInt8(ascii: "F"):
+            true
+        default: false
+        }
+    }
+
+    /// RFC 3986 query characters, less `&` (the pair separator) and `'`.
+    private static func isAllowed(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return "-._~!$()*+,;=:@/?".utf8.contains(byte)
+        }
+    }
+}

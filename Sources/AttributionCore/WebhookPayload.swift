@@ -1,0 +1,126 @@
+import Crypto
+import Foundation
+
+/// The user actions found in one verified webhook body, and what could not be used.
+public struct WebhookPayload: Sendable, Equatable {
+    /// Why a body was refused outright.
+    public enum ParseError: Error, Equatable, CustomStringConvertible {
+        case notJSON
+        case notAnObject
+
+        public var description: String {
+            switch self {
+            case .notJSON: "the body is not valid JSON"
+            case .notAnObject: "the body is JSON but not an object"
+            }
+        }
+    }
+
+    /// An entry of `user_actions` that lacks a required field; the raw delivery still keeps it.
+    public struct Rejected: Error, Sendable, Equatable {
+        public var reason: String
+        public var rawJSON: String
+    }
+
+    public var actions: [UserAction]
+    public var rejected: [Rejected]
+    /// Items of the `messages`, `statuses` and `errors` arrays: other WhatsApp traffic, acknowledged only.
+    public var otherItems: Int
+
+    /// Parses a body: every entry, every change, every user action; unknown types and fields are kept.
+    public static func parse(_ body: some DataProtocol) throws(ParseError) -> WebhookPayload {
+        let root: JSONValue
+        do {
+            root = try JSONDecoder().decode(JSONValue.self, from: Data(body))
+        } catch {
+            throw .notJSON
+        }
+        guard case .object = root else { throw .notAnObject }
+
+        var payload = WebhookPayload(actions: [], rejected: [], otherItems: 0)
+        for entry in root["entry"]?.arrayValue ?? [] {
+            let wabaID = entry["id"]?.scalarText
+            for change in entry["changes"]?.arrayValue ?? [] {
+                guard let value = change["value"] else { continue }
+                let metadata = value["metadata"]
+                for name in ["messages", "statuses", "errors"] {
+                    payload.otherItems += value[name]?.arrayValue?.count ?? 0
+                }
+                for item in value["user_actions"]?.arrayValue ?? [] {
+                    switch action(
+                        item, wabaID: wabaID, phoneNumberID: metadata?["phone_number_id"]?.scalarText,
+                        displayPhoneNumber: metadata?["display_phone_number"]?.scalarText)
+                    {
+                    case .success(let action): payload.actions.append(action)
+                    case .failure(let rejected): payload.rejected.append(rejected)
+                    }
+                }
+            }
+        }
+        return payload
+    }
+
+    private static func action(
+        _ item: JSONValue, wabaID: String?, phoneNumberID: String?, displayPhoneNumber: String?
+    ) -> Result<UserAction, Rejected> {
+        let raw = item.canonicalJSON()
+        guard case .object(var fields) = item else {
+            return .failure(Rejected(reason: "a user action is not a JSON object", rawJSON: raw))
+        }
+        guard let actionType = item["action_type"]?.scalarText, !actionType.isEmpty else {
+            return .failure(Rejected(reason: "a user action has no action_type", rawJSON: raw))
+        }
+        guard let occurredAt = item["timestamp"].flatMap(unixMilliseconds) else {
+            return .failure(
+                Rejected(reason: "a \(actionType) action has no valid timestamp (Unix seconds)", rawJSON: raw))
+        }
+        let data = dataObject(of: item, actionType: actionType)
+
+        // The key ignores how the timestamp was spelled (string or number) so a redelivery matches.
+        fields["timestamp"] = .int(occurredAt)
+        let identity: JSONValue = .object([
+            "waba_id": wabaID.map(JSONValue.string) ?? .null,
+            "phone_number_id": phoneNumberID.map(JSONValue.string) ?? .null,
+            "action": .object(fields),
+        ])
+        let key = Hex.encode(SHA256.hash(data: Data(identity.canonicalJSON().utf8)))
+
+        return .success(
+            UserAction(
+                key: key, actionType: actionType, occurredAt: occurredAt, wabaID: wabaID,
+                phoneNumberID: phoneNumberID, displayPhoneNumber: displayPhoneNumber,
+                clickID: nonEmpty(data?["click_id"]?.scalarText),
+                trackingToken: nonEmpty(data?["tracking_token"]?.scalarText),
+                clickComponent: nonEmpty(data?["click_component"]?.scalarText),
+                productID: nonEmpty(data?["product_id"]?.scalarText), rawJSON: raw))
+    }
+
+    /// `<type>_data` first; link clicks and landing page views both use the link click's data object.
+    private static func dataObject(of item: JSONValue, actionType: String) -> JSONValue? {
+        for name in ["\(actionType)_data", "marketing_messages_link_click_data"] {
+            if let data = item[name], case .object = data { return data }
+        }
+        return nil
+    }
+
+    /// Unix seconds, as a JSON string or number, in milliseconds; nil when absent or not positive.
+    static func unixMilliseconds(_ value: JSONValue) -> Int64? {
+        let seconds: Double
+        switch value {
+        case .int(let number): seconds = Double(number)
+        case .double(let number): seconds = number
+        case .string(let text):
+            guard let number = Double(text.trimmingCharacters(in: .whitespaces)) else { return nil }
+            seconds = number
+        default: return nil
+        }
+        // Reject values that are not plausible Unix seconds (milliseconds sent by mistake, zero, negatives).
+        guard seconds.isFinite, seconds > 0, seconds < 100_000_000_000 else { return nil }
+        return Int64((seconds * 1000).rounded())
+    }
+
+    private static func nonEmpty(_ text: String?) -> String? {
+        guard let text, !text.isEmpty else { return nil }
+        return text
+    }
+}

@@ -1,0 +1,46 @@
+import Crypto
+import Foundation
+
+/// Checks Meta's `X-Hub-Signature-256` header: HMAC-SHA256 of the raw body, keyed with the app secret.
+public struct WebhookSignature: Sendable {
+    /// Why a delivery's signature was refused.
+    public enum Failure: Error, Equatable, CustomStringConvertible {
+        case secretNotConfigured
+        case missingHeader
+        case malformedHeader
+        case mismatch
+
+        public var description: String {
+            switch self {
+            case .secretNotConfigured: "webhook.app_secret is empty, so every webhook POST is refused"
+            case .missingHeader: "the X-Hub-Signature-256 header is missing"
+            case .malformedHeader: "the X-Hub-Signature-256 header is not 'sha256=' followed by 64 hex digits"
+            case .mismatch: "the X-Hub-Signature-256 signature does not match the body"
+            }
+        }
+    }
+
+    private let key: SymmetricKey?
+
+    public init(appSecret: String) {
+        self.key = appSecret.isEmpty ? nil : SymmetricKey(data: Data(appSecret.utf8))
+    }
+
+    /// Verifies over the bytes as received; the comparison is constant-time.
+    public func verify(body: some DataProtocol, header: String?) throws(Failure) {
+        guard let key else { throw .secretNotConfigured }
+        guard let header else { throw .missingHeader }
+        guard header.hasPrefix("sha256="), let mac = Hex.decode(header.dropFirst(7)), mac.count == 32 else {
+            throw .malformedHeader
+        }
+        guard HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: body, using: key) else {
+            throw .mismatch
+        }
+    }
+
+    /// The header value Meta would send for `body`; used by tests and the replay tooling.
+    public static func header(for body: some DataProtocol, appSecret: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(appSecret.utf8)))
+        return "sha256=" + Hex.encode(mac)
+    }
+}

@@ -1,0 +1,74 @@
+import AttributionCore
+import AttributionStore
+import Hummingbird
+import Logging
+import Mustache
+
+/// Builds the service from a validated configuration. `store` defaults to the configured database.
+public func buildApplication(
+    config: ClickattrConfig, logger: Logger = Logger(label: "clickattr"), store: (any Store)? = nil,
+    now: @escaping @Sendable () -> Int64 = Clock.milliseconds
+) async throws -> some ApplicationProtocol {
+    let store = try store ?? makeStore(config: config)
+    let templates = try await loadTemplates(config: config)
+    if config.webhook.appSecret.isEmpty {
+        logger.warning("webhook.app_secret is empty: every webhook POST will be refused until it is set")
+    }
+    let router = buildRouter(config: config, store: store, templates: templates, logger: logger, now: now)
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(config.http.host, port: config.http.port), serverName: "clickattr"),
+        logger: logger)
+    app.beforeServerStarts {
+        try await store.migrate()
+    }
+    return app
+}
+
+/// Every route of the service, in one router.
+func buildRouter(
+    config: ClickattrConfig, store: any Store, templates: MustacheLibrary, logger: Logger,
+    now: @escaping @Sendable () -> Int64
+) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    HealthController(store: store).addRoutes(to: router)
+    WebhookController(
+        verifyToken: config.webhook.verifyToken,
+        signature: WebhookSignature(appSecret: config.webhook.appSecret),
+        ingestor: WebhookIngestor(store: store, logger: logger, now: now)
+    ).addRoutes(to: router, path: config.webhook.path)
+    LandingController(
+        routes: Dictionary(uniqueKeysWithValues: config.routes.map { ($0.slug, $0) }),
+        clickIDParameters: config.tracking.clickIDParameters,
+        anonymizer: IPAnonymizer(ipv4Prefix: config.privacy.ipv4Prefix, ipv6Prefix: config.privacy.ipv6Prefix),
+        classifier: BotClassifier(), trustForwardedFor: config.http.trustForwardedFor, store: store,
+        templates: templates, now: now
+    ).addRoutes(to: router)
+    return router
+}
+
+/// The configured database, opened but not yet migrated.
+public func makeStore(config: ClickattrConfig) throws -> any Store {
+    switch config.storage.driver {
+    case "sqlite":
+        return try SQLiteStore(path: config.storage.sqlitePath)
+    default:
+        throw ConfigError.invalid("storage.driver", "'\(config.storage.driver)' is not available in this version")
+    }
+}
+
+/// The Mustache templates; the landing template is required only when a route renders it.
+func loadTemplates(config: ClickattrConfig) async throws -> MustacheLibrary {
+    let directory = config.http.templatesDirectory
+    let library: MustacheLibrary
+    do {
+        library = try await MustacheLibrary(directory: directory)
+    } catch {
+        throw ConfigError.invalid("http.templates_dir", "'\(directory)' holds no readable Mustache templates: \(error)")
+    }
+    if config.routes.contains(where: { $0.mode == .landing }), library.getTemplate(named: "landing") == nil {
+        throw ConfigError.invalid(
+            "http.templates_dir", "'\(directory)' has no landing.mustache, which routes in landing mode render")
+    }
+    return library
+}

@@ -1,0 +1,214 @@
+/// The whole configuration: decoded once from YAML, environment overrides applied, then validated.
+public struct ClickattrConfig: Sendable, Equatable, Decodable {
+    /// Where the service listens and how it reads requests.
+    public struct HTTP: Sendable, Equatable, Decodable {
+        public var host = "127.0.0.1"
+        public var port = 8080
+        /// The folder holding `landing.mustache`.
+        public var templatesDirectory = "templates"
+        /// Take the visitor's address from X-Forwarded-For; only behind a proxy that sets it.
+        public var trustForwardedFor = false
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case host, port
+            case templatesDirectory = "templates_dir"
+            case trustForwardedFor = "trust_forwarded_for"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            host = try c.value(.host, default: host)
+            port = try c.value(.port, default: port)
+            templatesDirectory = try c.value(.templatesDirectory, default: templatesDirectory)
+            trustForwardedFor = try c.value(.trustForwardedFor, default: trustForwardedFor)
+        }
+    }
+
+    /// Which database holds the data.
+    public struct Storage: Sendable, Equatable, Decodable {
+        public var driver = "sqlite"
+        public var sqlitePath = "data/clickattr.sqlite"
+        public var postgresURL = ""
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case driver, sqlite, postgres }
+        enum SQLiteKeys: String, CodingKey, CaseIterable { case path }
+        enum PostgresKeys: String, CodingKey, CaseIterable { case url }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            driver = try c.value(.driver, default: driver)
+            if c.contains(.sqlite) {
+                try c.superDecoder(forKey: .sqlite).rejectUnknownKeys(SQLiteKeys.self)
+                sqlitePath = try c.nestedContainer(keyedBy: SQLiteKeys.self, forKey: .sqlite)
+                    .value(.path, default: sqlitePath)
+            }
+            if c.contains(.postgres) {
+                try c.superDecoder(forKey: .postgres).rejectUnknownKeys(PostgresKeys.self)
+                postgresURL = try c.nestedContainer(keyedBy: PostgresKeys.self, forKey: .postgres)
+                    .value(.url, default: postgresURL)
+            }
+        }
+    }
+
+    /// Meta's webhook: where it posts, and the secrets that prove it is Meta.
+    public struct Webhook: Sendable, Equatable, Decodable {
+        public var path = "/webhooks/whatsapp"
+        public var verifyToken = ""
+        public var appSecret = ""
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case path
+            case verifyToken = "verify_token"
+            case appSecret = "app_secret"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            path = try c.value(.path, default: path)
+            verifyToken = try c.value(.verifyToken, default: verifyToken)
+            appSecret = try c.value(.appSecret, default: appSecret)
+        }
+    }
+
+    /// Bearer tokens for `/api/*` and the dashboard.
+    public struct API: Sendable, Equatable, Decodable {
+        public var keys: [String] = []
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case keys }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            keys = try decoder.container(keyedBy: CodingKeys.self).value(.keys, default: keys)
+        }
+    }
+
+    /// How long after a click a visit or conversion still counts for it.
+    public struct Attribution: Sendable, Equatable, Decodable {
+        public var windowDays = 7
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case windowDays = "window_days" }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            windowDays = try decoder.container(keyedBy: CodingKeys.self).value(.windowDays, default: windowDays)
+        }
+    }
+
+    /// Which query parameters of a visit carry a click id.
+    public struct Tracking: Sendable, Equatable, Decodable {
+        public var clickIDParameters = ["click_id"]
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case clickIDParameters = "click_id_params" }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            clickIDParameters = try decoder.container(keyedBy: CodingKeys.self)
+                .value(.clickIDParameters, default: clickIDParameters)
+        }
+    }
+
+    /// How much of a visitor's IP address is kept.
+    public struct Privacy: Sendable, Equatable, Decodable {
+        public var ipv4Prefix = 24
+        public var ipv6Prefix = 48
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case ipv4Prefix = "ipv4_prefix"
+            case ipv6Prefix = "ipv6_prefix"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            ipv4Prefix = try c.value(.ipv4Prefix, default: ipv4Prefix)
+            ipv6Prefix = try c.value(.ipv6Prefix, default: ipv6Prefix)
+        }
+    }
+
+    public var http = HTTP()
+    public var storage = Storage()
+    public var webhook = Webhook()
+    public var api = API()
+    public var attribution = Attribution()
+    public var tracking = Tracking()
+    public var privacy = Privacy()
+    public var routes: [Route] = []
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case http, storage, webhook, api, attribution, tracking, privacy, routes
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        http = try c.value(.http, default: http)
+        storage = try c.value(.storage, default: storage)
+        webhook = try c.value(.webhook, default: webhook)
+        api = try c.value(.api, default: api)
+        attribution = try c.value(.attribution, default: attribution)
+        tracking = try c.value(.tracking, default: tracking)
+        privacy = try c.value(.privacy, default: privacy)
+        routes = try c.value(.routes, default: routes)
+    }
+}
+
+/// A landing route: visits to `/<slug>` go to `destination`.
+public struct Route: Sendable, Equatable, Decodable {
+    /// How a visit is answered.
+    public enum Mode: String, Sendable, Equatable, CaseIterable {
+        /// 302 to the destination.
+        case redirect
+        /// 200 with `templates/landing.mustache`, which links or forwards to the destination.
+        case landing
+    }
+
+    public var slug: String
+    public var destination: String
+    public var mode: Mode
+    public var passthroughQuery: Bool
+
+    public init(slug: String, destination: String, mode: Mode = .redirect, passthroughQuery: Bool = true) {
+        self.slug = slug
+        self.destination = destination
+        self.mode = mode
+        self.passthroughQuery = passthroughQuery
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case slug, destination, mode
+        case passthroughQuery = "passthrough_query"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        slug = try c.decode(String.self, forKey: .slug)
+        destination = try c.decode(String.self, forKey: .destination)
+        let modeName = try c.value(.mode, default: Mode.redirect.rawValue)
+        guard let mode = Mode(rawValue: modeName) else {
+            let key = ConfigKeyPath.render(decoder.codingPath + [CodingKeys.mode])
+            throw ConfigError.invalid(key, "must be redirect or landing, not '\(modeName)'")
+        }
+        self.mode = mode
+        passthroughQuery = try c.value(.passthroughQuery, default: true)
+    }
+}

@@ -1,0 +1,211 @@
+import Foundation
+import Yams
+
+/// Reads the YAML file, applies `CLICKATTR_*` environment overrides, and validates the result.
+public enum ConfigLoader {
+    public static let defaultPath = "config/clickattr.yaml"
+
+    public static func load(
+        path: String = defaultPath, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigError) -> ClickattrConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError("cannot read config file '\(path)': \(Self.reason(error)); pass --config FILE")
+        }
+        var config = try decode(text, source: path)
+        try applyEnvironment(environment, to: &config)
+        try validate(config)
+        return config
+    }
+
+    /// Decodes YAML text; `source` names it in errors.
+    public static func decode(_ text: String, source: String) throws(ConfigError) -> ClickattrConfig {
+        let document = text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? "{}" : text
+        do {
+            return try YAMLDecoder().decode(ClickattrConfig.self, from: document)
+        } catch let error as ConfigError {
+            throw ConfigError("\(source): \(error.description)")
+        } catch let error as DecodingError {
+            throw ConfigError("\(source): \(describe(error))")
+        } catch {
+            let detail = String(describing: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+            throw ConfigError("\(source): not valid YAML: \(detail)")
+        }
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .typeMismatch(let type, let context):
+            let key = ConfigKeyPath.render(context.codingPath)
+            return key.isEmpty ? "the file must be a YAML mapping of keys" : "config key '\(key)' must be \(noun(for: type))"
+        case .valueNotFound(let type, let context):
+            return "config key '\(ConfigKeyPath.render(context.codingPath))' is empty; it must be \(noun(for: type))"
+        case .keyNotFound(let key, let context):
+            return "config key '\(ConfigKeyPath.render(context.codingPath + [key]))' is required"
+        case .dataCorrupted(let context):
+            let key = ConfigKeyPath.render(context.codingPath)
+            return key.isEmpty ? "not valid YAML" : "config key '\(key)' has an unreadable value"
+        @unknown default:
+            return "the file could not be read as a configuration"
+        }
+    }
+
+    private static func noun(for type: Any.Type) -> String {
+        switch type {
+        case is Int.Type: "a whole number"
+        case is Bool.Type: "true or false"
+        case is String.Type: "a text value"
+        case is [String].Type: "a list of text values"
+        case is [Route].Type: "a list of routes"
+        default: "a mapping of keys"
+        }
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        let nsError = error as NSError
+        if nsError.domain == NSCocoaErrorDomain && nsError.code == NSFileReadNoSuchFileError { return "no such file" }
+        if nsError.domain == NSCocoaErrorDomain && nsError.code == NSFileReadNoPermissionError {
+            return "permission denied"
+        }
+        return "not readable as UTF-8 text"
+    }
+
+    // MARK: Environment overrides
+
+    private typealias Override = (key: String, apply: @Sendable (inout ClickattrConfig, String) throws(ConfigError) -> Void)
+
+    /// Every scalar key (and the two lists, as comma lists) that an environment variable may override.
+    private static let overrides: [Override] = [
+        ("http.host", { c, v in c.http.host = v }),
+        ("http.port", { c, v throws(ConfigError) in c.http.port = try int(v, "http.port") }),
+        ("http.templates_dir", { c, v in c.http.templatesDirectory = v }),
+        ("http.trust_forwarded_for", { c, v throws(ConfigError) in c.http.trustForwardedFor = try bool(v, "http.trust_forwarded_for") }),
+        ("storage.driver", { c, v in c.storage.driver = v }),
+        ("storage.sqlite.path", { c, v in c.storage.sqlitePath = v }),
+        ("storage.postgres.url", { c, v in c.storage.postgresURL = v }),
+        ("webhook.path", { c, v in c.webhook.path = v }),
+        ("webhook.verify_token", { c, v in c.webhook.verifyToken = v }),
+        ("webhook.app_secret", { c, v in c.webhook.appSecret = v }),
+        ("api.keys", { c, v in c.api.keys = list(v) }),
+        ("attribution.window_days", { c, v throws(ConfigError) in c.attribution.windowDays = try int(v, "attribution.window_days") }),
+        ("tracking.click_id_params", { c, v in c.tracking.clickIDParameters = list(v) }),
+        ("privacy.ipv4_prefix", { c, v throws(ConfigError) in c.privacy.ipv4Prefix = try int(v, "privacy.ipv4_prefix") }),
+        ("privacy.ipv6_prefix", { c, v throws(ConfigError) in c.privacy.ipv6Prefix = try int(v, "privacy.ipv6_prefix") }),
+    ]
+
+    /// `CLICKATTR_` + the key path in upper case with `_` for `.`.
+    public static func environmentName(for key: String) -> String {
+        "CLICKATTR_" + key.uppercased().replacingOccurrences(of: ".", with: "_")
+    }
+
+    /// The environment variables that override the file, by name.
+    public static var environmentNames: [String] { overrides.map { environmentName(for: $0.key) } }
+
+    static func applyEnvironment(_ environment: [String: String], to config: inout ClickattrConfig) throws(ConfigError) {
+        let known = Set(environmentNames)
+        for name in environment.keys.sorted() where name.hasPrefix("CLICKATTR_") && !known.contains(name) {
+            throw ConfigError("unknown environment variable \(name); the overridable keys are \(known.sorted().joined(separator: ", "))")
+        }
+        for (key, apply) in overrides {
+            if let value = environment[environmentName(for: key)] {
+                try apply(&config, value)
+            }
+        }
+    }
+
+    private static func int(_ value: String, _ key: String) throws(ConfigError) -> Int {
+        guard let number = Int(value.trimmingCharacters(in: .whitespaces)) else {
+            throw ConfigError("environment variable \(environmentName(for: key)) must be a whole number, not '\(value)'")
+        }
+        return number
+    }
+
+    private static func bool(_ value: String, _ key: String) throws(ConfigError) -> Bool {
+        switch value.lowercased() {
+        case "true", "1", "yes": return true
+        case "false", "0", "no": return false
+        default: throw ConfigError("environment variable \(environmentName(for: key)) must be true or false, not '\(value)'")
+        }
+    }
+
+    private static func list(_ value: String) -> [String] {
+        value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    // MARK: Validation
+
+    /// Paths the service answers itself; a route slug may not take them.
+    static let reservedSlugs: Set<String> = ["api", "dashboard", "healthz", "readyz", "metrics", "webhooks"]
+
+    public static func validate(_ config: ClickattrConfig) throws(ConfigError) {
+        guard !config.http.host.isEmpty else { throw .invalid("http.host", "must not be empty") }
+        guard (0...65535).contains(config.http.port) else { throw .invalid("http.port", "must be between 0 and 65535") }
+        switch config.storage.driver {
+        case "sqlite":
+            guard !config.storage.sqlitePath.isEmpty else { throw .invalid("storage.sqlite.path", "must not be empty") }
+        case "postgres":
+            throw .invalid("storage.driver", "'postgres' is not available in this version yet; use sqlite")
+        default:
+            throw .invalid("storage.driver", "must be sqlite or postgres, not '\(config.storage.driver)'")
+        }
+        let webhookPath = config.webhook.path
+        guard webhookPath.hasPrefix("/"), webhookPath.count > 1, webhookPath.allSatisfy(isPathCharacter) else {
+            throw .invalid("webhook.path", "must be an absolute path such as /webhooks/whatsapp, not '\(webhookPath)'")
+        }
+        guard config.attribution.windowDays >= 1 else {
+            throw .invalid("attribution.window_days", "must be at least 1")
+        }
+        guard !config.tracking.clickIDParameters.isEmpty,
+            config.tracking.clickIDParameters.allSatisfy({ !$0.isEmpty })
+        else {
+            throw .invalid("tracking.click_id_params", "must list at least one query parameter name")
+        }
+        guard (0...32).contains(config.privacy.ipv4Prefix) else {
+            throw .invalid("privacy.ipv4_prefix", "must be between 0 (keep no address) and 32 (keep it whole)")
+        }
+        guard (0...128).contains(config.privacy.ipv6Prefix) else {
+            throw .invalid("privacy.ipv6_prefix", "must be between 0 (keep no address) and 128 (keep it whole)")
+        }
+        guard config.api.keys.allSatisfy({ !$0.isEmpty && !$0.contains(where: \.isWhitespace) }) else {
+            throw .invalid("api.keys", "must not contain empty keys or keys with spaces")
+        }
+        let webhookSegment = webhookPath.split(separator: "/").first.map(String.init) ?? ""
+        var seen: Set<String> = []
+        for (index, route) in config.routes.enumerated() {
+            let key = "routes[\(index)]"
+            guard !route.slug.isEmpty, route.slug.unicodeScalars.allSatisfy(isSlugCharacter) else {
+                throw .invalid("\(key).slug", "must be letters, digits, '-', '_', '.' or '~', not '\(route.slug)'")
+            }
+            guard !reservedSlugs.contains(route.slug), route.slug != webhookSegment else {
+                throw .invalid("\(key).slug", "'\(route.slug)' is used by clickattr itself; choose another")
+            }
+            guard seen.insert(route.slug).inserted else {
+                throw .invalid("\(key).slug", "'\(route.slug)' is configured twice")
+            }
+            guard isDestination(route.destination) else {
+                throw .invalid(
+                    "\(key).destination", "must be an absolute http:// or https:// URL, not '\(route.destination)'")
+            }
+        }
+    }
+
+    private static func isPathCharacter(_ c: Character) -> Bool {
+        c.isASCII && (c.isLetter || c.isNumber || "/-_.~".contains(c))
+    }
+
+    private static func isSlugCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.isASCII && (("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+            || "-_.~".unicodeScalars.contains(scalar))
+    }
+
+    /// An absolute http(s) URL with a host, printable ASCII only, so it is safe in a Location header as is.
+    static func isDestination(_ text: String) -> Bool {
+        guard text.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f }),
+            let url = URL(string: text), let scheme = url.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty
+        else { return false }
+        return true
+    }
+}

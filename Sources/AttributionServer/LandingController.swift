@@ -1,0 +1,116 @@
+import AttributionCore
+import AttributionStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Mustache
+
+/// The landing host: every `GET /{slug}` is recorded as a visit, then redirected or answered with a page.
+struct LandingController {
+    static let maximumPathBytes = 1024
+    static let maximumHeaderBytes = 2048
+
+    let routes: [String: Route]
+    let clickIDParameters: [String]
+    let anonymizer: IPAnonymizer
+    let classifier: BotClassifier
+    let trustForwardedFor: Bool
+    let store: any Store
+    let templates: MustacheLibrary
+    let now: @Sendable () -> Int64
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        for path in ["/", "**"] {
+            router.get(RouterPath(path), use: visit)
+            router.head(RouterPath(path), use: visit)
+        }
+    }
+
+    @Sendable func visit(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let path = request.uri.path
+        let route = path.hasPrefix("/") ? routes[String(path.dropFirst())] : nil
+        let query = QueryString.parse(Substring(request.uri.query ?? ""))
+        let clickIDs = ClickID.extract(from: query, parameters: clickIDParameters)
+        let knownVisitor = VisitorCookie.read(request.headers)
+        let visitorID = knownVisitor ?? VisitorCookie.newID()
+        let userAgent = request.headers[.userAgent]
+
+        let visit = Visit(
+            visitedAt: now(), method: request.method.rawValue, path: Self.bounded(path, Self.maximumPathBytes),
+            slug: route?.slug, clickID: clickIDs.primary, clickParameters: clickIDs.all,
+            clickIDProblem: clickIDs.problem, visitorID: visitorID,
+            userAgent: userAgent.map { Self.bounded($0, Self.maximumHeaderBytes) },
+            referrer: request.headers[.referer].map { Self.bounded($0, Self.maximumHeaderBytes) },
+            ip: clientAddress(request, context: context).flatMap(anonymizer.anonymize),
+            botReason: classifier.botReason(userAgent: userAgent, method: request.method.rawValue))
+        do {
+            try await store.recordVisits([visit])
+        } catch {
+            // The visitor is never blocked by storage; the failure is loud in the log.
+            context.logger.error("visit not recorded: \(error)", metadata: ["path": "\(visit.path)"])
+        }
+
+        var response = try answer(route: route, request: request, clickID: clickIDs.primary)
+        if knownVisitor == nil {
+            response.headers[.setCookie] = VisitorCookie.setCookieHeader(visitorID)
+        }
+        if request.method == .head {
+            let length = response.body.contentLength ?? 0
+            response.body = .init()
+            response.headers[.contentLength] = String(length)
+        }
+        return response
+    }
+
+    private func answer(route: Route?, request: Request, clickID: String?) throws -> Response {
+        guard let route else {
+            return .plainText("Not found\n", status: .notFound)
+        }
+        let location = RedirectLocation.build(
+            destination: route.destination, incomingQuery: request.uri.query.map { Substring($0) },
+            passthrough: route.passthroughQuery)
+        switch route.mode {
+        case .redirect:
+            return Response(
+                status: .found,
+                headers: [.location: location, .cacheControl: "no-store", .contentLength: "0"])
+        case .landing:
+            let context: [String: Any] = ["destination": location, "slug": route.slug, "click_id": clickID ?? ""]
+            guard let html = templates.render(context, withTemplate: "landing") else {
+                throw HTTPError(.internalServerError, message: "the landing template is missing")
+            }
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(string: html)))
+        }
+    }
+
+    private func clientAddress(_ request: Request, context: AppRequestContext) -> String? {
+        if trustForwardedFor, let forwarded = request.headers[.xForwardedFor],
+            let first = forwarded.split(separator: ",").first
+        {
+            return first.trimmingCharacters(in: .whitespaces)
+        }
+        return context.remoteAddress?.ipAddress
+    }
+
+    /// Cuts text to at most `limit` UTF-8 bytes without splitting a character.
+    static func bounded(_ text: String, _ limit: Int) -> String {
+        guard text.utf8.count > limit else { return text }
+        var result = ""
+        var used = 0
+        for character in text {
+            let size = character.utf8.count
+            if used + size > limit { break }
+            result.append(character)
+            used += size
+        }
+        return result
+    }
+}
+
+extension HTTPField.Name {
+    static let xForwardedFor = Self("X-Forwarded-For")!
+}

@@ -1,0 +1,40 @@
+import AttributionCore
+import Hummingbird
+
+/// The first-party cookie `ca_vid` that lets a later conversion find the visitor's click.
+enum VisitorCookie {
+    static let name = "ca_vid"
+    static let maxAgeSeconds = 400 * 24 * 3600
+
+    /// The visitor id from the Cookie header, when it is one clickattr could have issued.
+    static func read(_ headers: HTTPFields) -> String? {
+        for header in headers[values: .cookie] {
+            for pair in header.split(separator: ";") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == name else { continue }
+                let value = parts[1].trimmingCharacters(in: .whitespaces)
+                if isValid(value) { return value }
+            }
+        }
+        return nil
+    }
+
+    static func isValid(_ value: String) -> Bool {
+        (16...64).contains(value.utf8.count)
+            && value.utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+            }
+    }
+
+    /// 128 random bits, URL-safe.
+    static func newID() -> String {
+        Hex.encode((0..<16).map { _ in UInt8.random(in: .min ... .max) })
+    }
+
+    static func setCookieHeader(_ id: String) -> String {
+        "\(name)=\(id); Path=/; Max-Age=\(maxAgeSeconds); HttpOnly; SameSite=Lax"
+    }
+}

@@ -1,0 +1,62 @@
+import GRDB
+
+/// The SQLite schema's history. Shipped migrations are never edited: add a new one.
+enum SQLiteMigrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: deliveries, user actions, visits") { db in
+            // Times are integer milliseconds since the Unix epoch, UTC.
+            try db.execute(
+                sql: """
+                    CREATE TABLE webhook_deliveries (
+                        id INTEGER PRIMARY KEY,
+                        body_sha256 TEXT NOT NULL UNIQUE,
+                        body BLOB NOT NULL,
+                        received_at INTEGER NOT NULL,
+                        last_received_at INTEGER NOT NULL,
+                        receipts INTEGER NOT NULL DEFAULT 1,
+                        source TEXT NOT NULL
+                    );
+                    CREATE TABLE user_actions (
+                        id INTEGER PRIMARY KEY,
+                        action_key TEXT NOT NULL UNIQUE,
+                        delivery_id INTEGER NOT NULL REFERENCES webhook_deliveries(id),
+                        action_type TEXT NOT NULL,
+                        occurred_at INTEGER NOT NULL,
+                        received_at INTEGER NOT NULL,
+                        waba_id TEXT,
+                        phone_number_id TEXT,
+                        display_phone_number TEXT,
+                        click_id TEXT,
+                        tracking_token TEXT,
+                        click_component TEXT,
+                        product_id TEXT,
+                        raw TEXT NOT NULL
+                    );
+                    CREATE INDEX user_actions_click_id ON user_actions(click_id);
+                    CREATE INDEX user_actions_tracking_token ON user_actions(tracking_token);
+                    CREATE INDEX user_actions_type_time ON user_actions(action_type, occurred_at);
+                    CREATE TABLE visits (
+                        id INTEGER PRIMARY KEY,
+                        visited_at INTEGER NOT NULL,
+                        method TEXT NOT NULL,
+                        path TEXT NOT NULL,
+                        slug TEXT,
+                        click_id TEXT,
+                        click_parameters TEXT,
+                        click_id_problem TEXT,
+                        visitor_id TEXT,
+                        user_agent TEXT,
+                        referrer TEXT,
+                        ip TEXT,
+                        is_bot INTEGER NOT NULL,
+                        bot_reason TEXT
+                    );
+                    CREATE INDEX visits_click_id ON visits(click_id);
+                    CREATE INDEX visits_visited_at ON visits(visited_at);
+                    CREATE INDEX visits_visitor_id ON visits(visitor_id);
+                    """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,137 @@
+import AttributionCore
+import Foundation
+import GRDB
+
+/// The embedded default: one SQLite file in WAL mode, every commit synced to disk before it returns.
+public final class SQLiteStore: Store {
+    private let pool: DatabasePool
+
+    /// Opens (creating if needed) the database file and its directory.
+    public init(path: String) throws {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        pool = try DatabasePool(path: path, configuration: configuration)
+        // GRDB picks NORMAL for WAL; an answered webhook or redirect must survive a power cut, so FULL.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+    }
+
+    public func migrate() async throws {
+        try SQLiteMigrations.migrator.migrate(pool)
+    }
+
+    public func ingest(_ delivery: WebhookDelivery) async throws -> IngestOutcome {
+        try await pool.write { db in
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    INSERT INTO webhook_deliveries (body_sha256, body, received_at, last_received_at, source)
+                    VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (body_sha256) DO UPDATE
+                    SET receipts = receipts + 1, last_received_at = excluded.last_received_at
+                    RETURNING id, receipts
+                    """,
+                arguments: [
+                    delivery.bodySHA256, Data(delivery.body), delivery.receivedAt, delivery.receivedAt,
+                    delivery.source.rawValue,
+                ])
+            guard let row else { throw DatabaseError(message: "storing the delivery returned no row") }
+            let deliveryID: Int64 = row["id"]
+            let receipts: Int = row["receipts"]
+
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO user_actions (action_key, delivery_id, action_type, occurred_at, received_at,
+                        waba_id, phone_number_id, display_phone_number, click_id, tracking_token,
+                        click_component, product_id, raw)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (action_key) DO NOTHING
+                    """)
+            var stored = 0
+            for action in delivery.actions {
+                try insert.execute(arguments: [
+                    action.key, deliveryID, action.actionType, action.occurredAt, delivery.receivedAt,
+                    action.wabaID, action.phoneNumberID, action.displayPhoneNumber, action.clickID,
+                    action.trackingToken, action.clickComponent, action.productID, action.rawJSON,
+                ])
+                stored += db.changesCount
+            }
+            return IngestOutcome(
+                newDelivery: receipts == 1, storedActions: stored, duplicateActions: delivery.actions.count - stored)
+        }
+    }
+
+    public func recordVisits(_ visits: [Visit]) async throws {
+        guard !visits.isEmpty else { return }
+        try await pool.write { db in
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO visits (visited_at, method, path, slug, click_id, click_parameters,
+                        click_id_problem, visitor_id, user_agent, referrer, ip, is_bot, bot_reason)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+            for visit in visits {
+                try insert.execute(arguments: [
+                    visit.visitedAt, visit.method, visit.path, visit.slug, visit.clickID,
+                    ClickParameters.encode(visit.clickParameters), visit.clickIDProblem?.rawValue,
+                    visit.visitorID, visit.userAgent, visit.referrer, visit.ip, visit.isBot, visit.botReason,
+                ])
+            }
+        }
+    }
+
+    public func checkReachable() async throws {
+        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
+    public func counts() async throws -> StoreCounts {
+        try await pool.read { db in
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT (SELECT count(*) FROM webhook_deliveries) AS deliveries,
+                           (SELECT count(*) FROM user_actions) AS actions,
+                           (SELECT count(*) FROM visits) AS visits
+                    """)!
+            return StoreCounts(deliveries: row["deliveries"], userActions: row["actions"], visits: row["visits"])
+        }
+    }
+
+    public func recentVisits(limit: Int) async throws -> [Visit] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM visits ORDER BY id DESC LIMIT ?", arguments: [limit]).map {
+                row in
+                Visit(
+                    visitedAt: row["visited_at"], method: row["method"], path: row["path"], slug: row["slug"],
+                    clickID: row["click_id"], clickParameters: ClickParameters.decode(row["click_parameters"]),
+                    clickIDProblem: (row["click_id_problem"] as String?).flatMap(ClickID.Problem.init(rawValue:)),
+                    visitorID: row["visitor_id"], userAgent: row["user_agent"], referrer: row["referrer"],
+                    ip: row["ip"], botReason: row["bot_reason"])
+            }
+        }
+    }
+
+    public func userActions(clickID: String) async throws -> [UserAction] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM user_actions WHERE click_id = ? ORDER BY occurred_at, id",
+                arguments: [clickID]
+            ).map { row in
+                UserAction(
+                    key: row["action_key"], actionType: row["action_type"], occurredAt: row["occurred_at"],
+                    wabaID: row["waba_id"], phoneNumberID: row["phone_number_id"],
+                    displayPhoneNumber: row["display_phone_number"], clickID: row["click_id"],
+                    trackingToken: row["tracking_token"], clickComponent: row["click_component"],
+                    productID: row["product_id"], rawJSON: row["raw"])
+            }
+        }
+    }
+
+    public func deliveryBody(sha256: String) async throws -> [UInt8]? {
+        try await pool.read { db in
+            try Data.fetchOne(db, sql: "SELECT body FROM webhook_deliveries WHERE body_sha256 = ?", arguments: [sha256])
+                .map { Array($0) }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import AttributionCore
+
+/// Durable storage of webhook deliveries, user actions and visits; one implementation per database.
+public protocol Store: Sendable {
+    /// Creates or upgrades the schema; safe to run on every start.
+    func migrate() async throws
+    /// Stores a verified delivery and its actions in one transaction; a redelivered action is not stored again.
+    func ingest(_ delivery: WebhookDelivery) async throws -> IngestOutcome
+    /// Stores visits in one transaction; returns once they are committed.
+    func recordVisits(_ visits: [Visit]) async throws
+    /// Throws when the database cannot be reached or queried.
+    func checkReachable() async throws
+    /// How many rows each table holds.
+    func counts() async throws -> StoreCounts
+    /// The newest visits first.
+    func recentVisits(limit: Int) async throws -> [Visit]
+    /// The stored actions carrying `clickID`, oldest first.
+    func userActions(clickID: String) async throws -> [UserAction]
+    /// The raw body of a stored delivery, byte for byte as received.
+    func deliveryBody(sha256: String) async throws -> [UInt8]?
+}
+
+/// A verified webhook body and the actions parsed out of it, stored together.
+public struct WebhookDelivery: Sendable {
+    /// Where a delivery came from: Meta over HTTP, or an operator's replay file.
+    public enum Source: String, Sendable {
+        case http
+        case `import`
+    }
+
+    public var body: [UInt8]
+    public var bodySHA256: String
+    /// Milliseconds since the Unix epoch.
+    public var receivedAt: Int64
+    public var source: Source
+    public var actions: [UserAction]
+
+    public init(body: [UInt8], bodySHA256: String, receivedAt: Int64, source: Source, actions: [UserAction]) {
+        self.body = body
+        self.bodySHA256 = bodySHA256
+        self.receivedAt = receivedAt
+        self.source = source
+        self.actions = actions
+    }
+}
+
+/// What storing a delivery changed.
+public struct IngestOutcome: Sendable, Equatable {
+    /// False when the same body had been received before.
+    public var newDelivery: Bool
+    public var storedActions: Int
+    public var duplicateActions: Int
+
+    public init(newDelivery: Bool, storedActions: Int, duplicateActions: Int) {
+        self.newDelivery = newDelivery
+        self.storedActions = storedActions
+        self.duplicateActions = duplicateActions
+    }
+}
+
+/// Row counts, for readiness, metrics and tests.
+public struct StoreCounts: Sendable, Equatable {
+    public var deliveries: Int
+    public var userActions: Int
+    public var visits: Int
+
+    public init(deliveries: Int, userActions: Int, visits: Int) {
+        self.deliveries = deliveries
+        self.userActions = userActions
+        self.visits = visits
+    }
+}
