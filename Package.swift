@@ -78,6 +78,15 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ClickattrCLITests",
+            dependencies: [
+                "clickattr",
+                "AttributionStore",
             ],
             swiftSettings: swiftSettings
         ),

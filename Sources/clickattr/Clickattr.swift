@@ -31,6 +31,8 @@ struct Clickattr: AsyncParsableCommand {
         } catch let error as UsageError {
             fail(error.description, code: 2)
         } catch {
+            // The bare `clickattr` asks for help by throwing; that is a clean exit.
+            if exitCode(for: error) == .success { exit(withError: error) }
             fail("\(error)", code: 1)
         }
     }

@@ -22,16 +22,16 @@ public enum ConfigLoader {
 
     /// Decodes YAML text; `source` names it in errors.
     public static func decode(_ text: String, source: String) throws(ConfigError) -> ClickattrConfig {
-        let document = text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? "{}" : text
         do {
-            return try YAMLDecoder().decode(ClickattrConfig.self, from: document)
+            // A file of only comments is an empty document: every default.
+            guard try Yams.compose(yaml: text) != nil else { return ClickattrConfig() }
+            return try YAMLDecoder().decode(ClickattrConfig.self, from: text)
         } catch let error as ConfigError {
             throw ConfigError("\(source): \(error.description)")
         } catch let error as DecodingError {
             throw ConfigError("\(source): \(describe(error))")
         } catch {
-            let detail = String(describing: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
-            throw ConfigError("\(source): not valid YAML: \(detail)")
+            throw ConfigError("\(source): not valid YAML: \(firstLine(of: error))")
         }
     }
 
@@ -45,8 +45,12 @@ public enum ConfigLoader {
         case .keyNotFound(let key, let context):
             return "config key '\(ConfigKeyPath.render(context.codingPath + [key]))' is required"
         case .dataCorrupted(let context):
+            // Yams wraps what a decoder throws, ConfigError included, and YAML syntax errors alike.
+            if let error = context.underlyingError as? ConfigError { return error.description }
+            if let error = context.underlyingError as? DecodingError { return describe(error) }
             let key = ConfigKeyPath.render(context.codingPath)
-            return key.isEmpty ? "not valid YAML" : "config key '\(key)' has an unreadable value"
+            if !key.isEmpty { return "config key '\(key)' has an unreadable value" }
+            return "not valid YAML" + (context.underlyingError.map { ": " + firstLine(of: $0) } ?? "")
         @unknown default:
             return "the file could not be read as a configuration"
         }
@@ -54,13 +58,16 @@ public enum ConfigLoader {
 
     private static func noun(for type: Any.Type) -> String {
         switch type {
-        case is Int.Type: "a whole number"
-        case is Bool.Type: "true or false"
-        case is String.Type: "a text value"
-        case is [String].Type: "a list of text values"
-        case is [Route].Type: "a list of routes"
-        default: "a mapping of keys"
+        case is Int.Type: return "a whole number"
+        case is Bool.Type: return "true or false"
+        case is String.Type, is Node.Scalar.Type: return "a single value"
+        case is Node.Sequence.Type: return "a list"
+        default: return "a mapping of keys"
         }
+    }
+
+    private static func firstLine(of error: any Error) -> String {
+        String(describing: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "unreadable"
     }
 
     private static func reason(_ error: any Error) -> String {
