@@ -35,7 +35,7 @@ struct WebhookController {
         let body = Array(buffer: buffer)
         do {
             try signature.verify(body: body, header: request.headers[.xHubSignature256])
-        } catch let error as WebhookSignature.Failure {
+        } catch {
             context.logger.warning("webhook delivery refused: \(error.description)")
             return .plainText("\(error.description)\n", status: .unauthorized)
         }

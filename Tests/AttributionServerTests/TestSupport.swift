@@ -6,6 +6,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import Testing
 
 /// One app over a fresh SQLite file, with the secrets and routes the tests use.
 struct TestService {
@@ -71,6 +72,21 @@ enum Fixtures {
         let half = changes.count / 2
         let text = #"{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[\#(changes[..<half].joined(separator: ","))]},{"id":"102290129340399","changes":[\#(changes[half...].joined(separator: ","))]}]}"#
         return Array(text.utf8)
+    }
+}
+
+extension TestClientProtocol {
+    /// POSTs a webhook body, signed with the test app secret unless other headers are given, and checks the status.
+    @discardableResult
+    func postWebhook(
+        _ body: [UInt8], headers: HTTPFields? = nil, expecting status: HTTPResponse.Status,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> TestResponse {
+        let response = try await execute(
+            uri: "/webhooks/whatsapp", method: .post, headers: headers ?? TestService.signed(body),
+            body: ByteBuffer(bytes: body))
+        #expect(response.status == status, sourceLocation: sourceLocation)
+        return response
     }
 }
 

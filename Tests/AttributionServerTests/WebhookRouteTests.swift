@@ -63,11 +63,7 @@ import Testing
         let service = try TestService()
         let body = try Fixtures.body("click.json")
         try await service.test { client in
-            try await client.execute(
-                uri: "/webhooks/whatsapp", method: .post, headers: TestService.signed(body), body: ByteBuffer(bytes: body)
-            ) { response in
-                #expect(response.status == .ok)
-            }
+            try await client.postWebhook(body, expecting: .ok)
         }
         let actions = try await service.store.userActions(clickID: "ARAkLkA8rmlF8d0x")
         #expect(actions.count == 1)
@@ -89,11 +85,7 @@ import Testing
                 ([.hubSignature: "sha256=deadbeef"], body),
             ]
             for (headers, sent) in attempts {
-                try await client.execute(
-                    uri: "/webhooks/whatsapp", method: .post, headers: headers, body: ByteBuffer(bytes: sent)
-                ) { response in
-                    #expect(response.status == .unauthorized)
-                }
+                try await client.postWebhook(sent, headers: headers, expecting: .unauthorized)
             }
         }
         #expect(try await service.store.counts() == StoreCounts(deliveries: 0, userActions: 0, visits: 0))
@@ -103,13 +95,9 @@ import Testing
         let service = try TestService { $0.webhook.appSecret = "" }
         let body = try Fixtures.body("click.json")
         try await service.test { client in
-            try await client.execute(
-                uri: "/webhooks/whatsapp", method: .post, headers: TestService.signed(body, secret: ""),
-                body: ByteBuffer(bytes: body)
-            ) { response in
-                #expect(response.status == .unauthorized)
-                #expect(String(buffer: response.body).contains("app_secret"))
-            }
+            let response = try await client.postWebhook(
+                body, headers: TestService.signed(body, secret: ""), expecting: .unauthorized)
+            #expect(String(buffer: response.body).contains("app_secret"))
         }
         #expect(try await service.store.counts().deliveries == 0)
     }
@@ -118,11 +106,7 @@ import Testing
         let service = try TestService()
         let body = Array("{\"object\": truncated".utf8)
         try await service.test { client in
-            try await client.execute(
-                uri: "/webhooks/whatsapp", method: .post, headers: TestService.signed(body), body: ByteBuffer(bytes: body)
-            ) { response in
-                #expect(response.status == .badRequest)
-            }
+            try await client.postWebhook(body, expecting: .badRequest)
         }
         #expect(try await service.store.counts().deliveries == 0)
     }
@@ -131,11 +115,7 @@ import Testing
         let service = try TestService()
         let body = [UInt8](repeating: UInt8(ascii: " "), count: 4 * 1024 * 1024 + 1)
         try await service.test { client in
-            try await client.execute(
-                uri: "/webhooks/whatsapp", method: .post, headers: TestService.signed(body), body: ByteBuffer(bytes: body)
-            ) { response in
-                #expect(response.status == .contentTooLarge)
-            }
+            try await client.postWebhook(body, expecting: .contentTooLarge)
         }
         #expect(try await service.store.counts().deliveries == 0)
     }
@@ -144,11 +124,7 @@ import Testing
         let service = try TestService()
         let body = try Fixtures.body("statuses.json")
         try await service.test { client in
-            try await client.execute(
-                uri: "/webhooks/whatsapp", method: .post, headers: TestService.signed(body), body: ByteBuffer(bytes: body)
-            ) { response in
-                #expect(response.status == .ok)
-            }
+            try await client.postWebhook(body, expecting: .ok)
         }
         #expect(try await service.store.counts() == StoreCounts(deliveries: 1, userActions: 0, visits: 0))
     }
@@ -158,12 +134,7 @@ import Testing
         let body = try Fixtures.body("click.json")
         try await service.test { client in
             for _ in 0..<3 {
-                try await client.execute(
-                    uri: "/webhooks/whatsapp", method: .post, headers: TestService.signed(body),
-                    body: ByteBuffer(bytes: body)
-                ) { response in
-                    #expect(response.status == .ok)
-                }
+                try await client.postWebhook(body, expecting: .ok)
             }
         }
         #expect(try await service.store.counts() == StoreCounts(deliveries: 1, userActions: 1, visits: 0))
@@ -175,12 +146,7 @@ import Testing
         let click = try Fixtures.body("click.json")
         try await service.test { client in
             for body in [view, click, view] {
-                try await client.execute(
-                    uri: "/webhooks/whatsapp", method: .post, headers: TestService.signed(body),
-                    body: ByteBuffer(bytes: body)
-                ) { response in
-                    #expect(response.status == .ok)
-                }
+                try await client.postWebhook(body, expecting: .ok)
             }
         }
         let actions = try await service.store.userActions(clickID: "ARAkLkA8rmlF8d0x")
@@ -194,12 +160,7 @@ import Testing
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<4 {
                     group.addTask {
-                        try await client.execute(
-                            uri: "/webhooks/whatsapp", method: .post, headers: TestService.signed(body),
-                            body: ByteBuffer(bytes: body)
-                        ) { response in
-                            #expect(response.status == .ok)
-                        }
+                        try await client.postWebhook(body, expecting: .ok)
                     }
                 }
                 try await group.waitForAll()
@@ -217,11 +178,7 @@ import Testing
             #"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"user_actions":[{"action_type":"future_action","timestamp":1764331200,"future_action_data":{"click_id":"fut-1","new_field":"kept"}}]}}]}]}"#
                 .utf8)
         try await service.test { client in
-            try await client.execute(
-                uri: "/webhooks/whatsapp", method: .post, headers: TestService.signed(body), body: ByteBuffer(bytes: body)
-            ) { response in
-                #expect(response.status == .ok)
-            }
+            try await client.postWebhook(body, expecting: .ok)
         }
         let stored = try #require(try await service.store.userActions(clickID: "fut-1").first)
         #expect(stored.actionType == "future_action")
