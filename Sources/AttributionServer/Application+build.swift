@@ -14,10 +14,23 @@ public func buildApplication(
     if config.webhook.appSecret.isEmpty {
         logger.warning("webhook.app_secret is empty: every webhook POST will be refused until it is set")
     }
-    let router = buildRouter(config: config, store: store, templates: templates, logger: logger, now: now)
+    let limits = BatchLimits(
+        maxBatchSize: config.storage.batch.maxSize,
+        maxWait: .milliseconds(config.storage.batch.maxWaitMilliseconds),
+        queueCapacity: config.storage.batch.queueCapacity)
+    let visitWriter = BatchWriter<Visit, Void>(limits: limits) { visits in
+        try await store.recordVisits(visits)
+        return Array(repeating: (), count: visits.count)
+    }
+    let deliveryWriter = BatchWriter<WebhookDelivery, IngestOutcome>(limits: limits, commit: store.ingest)
+    let router = buildRouter(
+        config: config, store: store, visits: VisitRecorder(writer: visitWriter),
+        webhooks: WebhookIngestor(writer: deliveryWriter, logger: logger, now: now), templates: templates, now: now)
+    // The server is the group's last service, so it stops first on SIGTERM; the writers then drain their queues.
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(config.http.host, port: config.http.port), serverName: "clickattr"),
+        services: [visitWriter, deliveryWriter],
         logger: logger)
     app.beforeServerStarts {
         try await store.migrate()
@@ -27,21 +40,21 @@ public func buildApplication(
 
 /// Every route of the service, in one router.
 func buildRouter(
-    config: ClickattrConfig, store: any Store, templates: MustacheLibrary, logger: Logger,
-    now: @escaping @Sendable () -> Int64
+    config: ClickattrConfig, store: any Store, visits: VisitRecorder, webhooks: WebhookIngestor,
+    templates: MustacheLibrary, now: @escaping @Sendable () -> Int64
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     HealthController(store: store).addRoutes(to: router)
     WebhookController(
         verifyToken: config.webhook.verifyToken,
         signature: WebhookSignature(appSecret: config.webhook.appSecret),
-        ingestor: WebhookIngestor(store: store, logger: logger, now: now)
+        ingestor: webhooks
     ).addRoutes(to: router, path: config.webhook.path)
     LandingController(
         routes: Dictionary(uniqueKeysWithValues: config.routes.map { ($0.slug, $0) }),
         clickIDParameters: config.tracking.clickIDParameters,
         anonymizer: IPAnonymizer(ipv4Prefix: config.privacy.ipv4Prefix, ipv6Prefix: config.privacy.ipv6Prefix),
-        classifier: BotClassifier(), trustForwardedFor: config.http.trustForwardedFor, store: store,
+        classifier: BotClassifier(), trustForwardedFor: config.http.trustForwardedFor, recorder: visits,
         templates: templates, now: now
     ).addRoutes(to: router)
     return router

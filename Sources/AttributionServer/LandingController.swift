@@ -16,7 +16,7 @@ struct LandingController {
     let anonymizer: IPAnonymizer
     let classifier: BotClassifier
     let trustForwardedFor: Bool
-    let store: any Store
+    let recorder: VisitRecorder
     let templates: MustacheLibrary
     let now: @Sendable () -> Int64
 
@@ -44,12 +44,7 @@ struct LandingController {
             referrer: request.headers[.referer].map { Self.bounded($0, Self.maximumHeaderBytes) },
             ip: clientAddress(request, context: context).flatMap(anonymizer.anonymize),
             botReason: classifier.botReason(userAgent: userAgent, method: request.method.rawValue))
-        do {
-            try await store.recordVisits([visit])
-        } catch {
-            // The visitor is never blocked by storage; the failure is loud in the log.
-            context.logger.error("visit not recorded: \(error)", metadata: ["path": "\(visit.path)"])
-        }
+        await recorder.record(visit, logger: context.logger)
 
         var response = try answer(route: route, request: request, clickID: clickIDs.primary)
         if knownVisitor == nil {

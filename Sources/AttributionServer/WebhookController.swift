@@ -50,6 +50,12 @@ struct WebhookController {
             return .plainText("EVENT_RECEIVED\n", status: .ok)
         } catch let error as WebhookPayload.ParseError {
             return .plainText("\(error.description)\n", status: .badRequest)
+        } catch {
+            // Not stored, so not acknowledged: Meta retries for up to 7 days.
+            context.logger.error("webhook delivery not stored: \(error)")
+            var response = Response.plainText("delivery not stored, retry later\n", status: .serviceUnavailable)
+            response.headers[.retryAfter] = "5"
+            return response
         }
     }
 }

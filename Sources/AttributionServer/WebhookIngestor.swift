@@ -14,12 +14,33 @@ public struct WebhookIngestor: Sendable {
         public var otherItems: Int
     }
 
-    let store: any Store
+    let persist: @Sendable (WebhookDelivery) async throws -> IngestOutcome
     let logger: Logger
     let now: @Sendable () -> Int64
 
+    /// Stores each delivery in a transaction of its own: for replays, where nothing else is writing.
     public init(store: any Store, logger: Logger, now: @escaping @Sendable () -> Int64 = Clock.milliseconds) {
-        self.store = store
+        self.init(logger: logger, now: now) { delivery in
+            guard let outcome = try await store.ingest([delivery]).first else {
+                throw OutcomeCountMismatch()
+            }
+            return outcome
+        }
+    }
+
+    /// Stores deliveries through the group-commit writer: for the HTTP endpoint.
+    public init(
+        writer: BatchWriter<WebhookDelivery, IngestOutcome>, logger: Logger,
+        now: @escaping @Sendable () -> Int64 = Clock.milliseconds
+    ) {
+        self.init(logger: logger, now: now, persist: writer.submit)
+    }
+
+    init(
+        logger: Logger, now: @escaping @Sendable () -> Int64,
+        persist: @escaping @Sendable (WebhookDelivery) async throws -> IngestOutcome
+    ) {
+        self.persist = persist
         self.logger = logger
         self.now = now
     }
@@ -36,7 +57,7 @@ public struct WebhookIngestor: Sendable {
         let delivery = WebhookDelivery(
             body: body, bodySHA256: Hex.encode(SHA256.hash(data: body)), receivedAt: now(), source: source,
             actions: payload.actions)
-        let outcome = try await store.ingest(delivery)
+        let outcome = try await persist(delivery)
         return Result(outcome: outcome, rejectedActions: payload.rejected.count, otherItems: payload.otherItems)
     }
 }

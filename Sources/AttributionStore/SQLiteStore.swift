@@ -21,26 +21,18 @@ public final class SQLiteStore: Store {
         try SQLiteMigrations.migrator.migrate(pool)
     }
 
-    public func ingest(_ delivery: WebhookDelivery) async throws -> IngestOutcome {
-        try await pool.write { db in
-            let row = try Row.fetchOne(
-                db,
+    public func ingest(_ deliveries: [WebhookDelivery]) async throws -> [IngestOutcome] {
+        guard !deliveries.isEmpty else { return [] }
+        return try await pool.write { db in
+            let storeDelivery = try db.cachedStatement(
                 sql: """
                     INSERT INTO webhook_deliveries (body_sha256, body, received_at, last_received_at, source)
                     VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT (body_sha256) DO UPDATE
                     SET receipts = receipts + 1, last_received_at = excluded.last_received_at
                     RETURNING id, receipts
-                    """,
-                arguments: [
-                    delivery.bodySHA256, Data(delivery.body), delivery.receivedAt, delivery.receivedAt,
-                    delivery.source.rawValue,
-                ])
-            guard let row else { throw DatabaseError(message: "storing the delivery returned no row") }
-            let deliveryID: Int64 = row["id"]
-            let receipts: Int = row["receipts"]
-
-            let insert = try db.cachedStatement(
+                    """)
+            let storeAction = try db.cachedStatement(
                 sql: """
                     INSERT INTO user_actions (action_key, delivery_id, action_type, occurred_at, received_at,
                         waba_id, phone_number_id, display_phone_number, click_id, tracking_token,
@@ -48,17 +40,29 @@ public final class SQLiteStore: Store {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (action_key) DO NOTHING
                     """)
-            var stored = 0
-            for action in delivery.actions {
-                try insert.execute(arguments: [
-                    action.key, deliveryID, action.actionType, action.occurredAt, delivery.receivedAt,
-                    action.wabaID, action.phoneNumberID, action.displayPhoneNumber, action.clickID,
-                    action.trackingToken, action.clickComponent, action.productID, action.rawJSON,
-                ])
-                stored += db.changesCount
+            return try deliveries.map { delivery in
+                let row = try Row.fetchOne(
+                    storeDelivery,
+                    arguments: [
+                        delivery.bodySHA256, Data(delivery.body), delivery.receivedAt, delivery.receivedAt,
+                        delivery.source.rawValue,
+                    ])
+                guard let row else { throw DatabaseError(message: "storing the delivery returned no row") }
+                let deliveryID: Int64 = row["id"]
+                let receipts: Int = row["receipts"]
+                var stored = 0
+                for action in delivery.actions {
+                    try storeAction.execute(arguments: [
+                        action.key, deliveryID, action.actionType, action.occurredAt, delivery.receivedAt,
+                        action.wabaID, action.phoneNumberID, action.displayPhoneNumber, action.clickID,
+                        action.trackingToken, action.clickComponent, action.productID, action.rawJSON,
+                    ])
+                    stored += db.changesCount
+                }
+                return IngestOutcome(
+                    newDelivery: receipts == 1, storedActions: stored,
+                    duplicateActions: delivery.actions.count - stored)
             }
-            return IngestOutcome(
-                newDelivery: receipts == 1, storedActions: stored, duplicateActions: delivery.actions.count - stored)
         }
     }
 

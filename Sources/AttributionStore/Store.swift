@@ -4,8 +4,9 @@ import AttributionCore
 public protocol Store: Sendable {
     /// Creates or upgrades the schema; safe to run on every start.
     func migrate() async throws
-    /// Stores a verified delivery and its actions in one transaction; a redelivered action is not stored again.
-    func ingest(_ delivery: WebhookDelivery) async throws -> IngestOutcome
+    /// Stores verified deliveries and their actions in one transaction, returning one outcome per delivery
+    /// in order; a redelivered body or action is not stored again.
+    func ingest(_ deliveries: [WebhookDelivery]) async throws -> [IngestOutcome]
     /// Stores visits in one transaction; returns once they are committed.
     func recordVisits(_ visits: [Visit]) async throws
     /// Throws when the database cannot be reached or queried.

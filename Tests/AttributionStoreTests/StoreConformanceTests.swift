@@ -35,16 +35,32 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
         try await store.migrate()
         let delivery = makeDelivery(body: "body-1", actions: [action("k1", click: "c1"), action("k2", click: "c2")])
 
-        let first = try await store.ingest(delivery)
-        #expect(first == IngestOutcome(newDelivery: true, storedActions: 2, duplicateActions: 0))
-        let again = try await store.ingest(delivery)
-        #expect(again == IngestOutcome(newDelivery: false, storedActions: 0, duplicateActions: 2))
+        let first = try await store.ingest([delivery])
+        #expect(first == [IngestOutcome(newDelivery: true, storedActions: 2, duplicateActions: 0)])
+        let again = try await store.ingest([delivery])
+        #expect(again == [IngestOutcome(newDelivery: false, storedActions: 0, duplicateActions: 2)])
 
         // The same action inside a different body (Meta batches retries differently) is still one action.
         let rebatched = makeDelivery(body: "body-2", actions: [action("k2", click: "c2"), action("k3", click: "c3")])
-        #expect(try await store.ingest(rebatched) == IngestOutcome(newDelivery: true, storedActions: 1, duplicateActions: 1))
+        #expect(try await store.ingest([rebatched]) == [IngestOutcome(newDelivery: true, storedActions: 1, duplicateActions: 1)])
         #expect(try await store.counts() == StoreCounts(deliveries: 2, userActions: 3, visits: 0))
         #expect(try await store.deliveryBody(sha256: "sha-body-1") == Array("body-1".utf8))
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func oneTransactionMayHoldTheSameDeliveryTwice(kind: StoreKind) async throws {
+        let store = try kind.open().store
+        try await store.migrate()
+        let delivery = makeDelivery(body: "twice", actions: [action("k1", click: "c1")])
+        let overlapping = makeDelivery(body: "other", actions: [action("k1", click: "c1"), action("k2", click: "c2")])
+        let outcomes = try await store.ingest([delivery, delivery, overlapping])
+        #expect(
+            outcomes == [
+                IngestOutcome(newDelivery: true, storedActions: 1, duplicateActions: 0),
+                IngestOutcome(newDelivery: false, storedActions: 0, duplicateActions: 1),
+                IngestOutcome(newDelivery: true, storedActions: 1, duplicateActions: 1),
+            ])
+        #expect(try await store.counts() == StoreCounts(deliveries: 2, userActions: 2, visits: 0))
     }
 
     @Test(arguments: StoreKind.allCases)
@@ -55,7 +71,7 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
             key: "k", actionType: "landing_page_view", occurredAt: 1_764_331_203_000, wabaID: "w",
             phoneNumberID: "p", displayPhoneNumber: "d", clickID: "Case-Sensitive", trackingToken: "t",
             clickComponent: nil, productID: nil, rawJSON: #"{"action_type":"landing_page_view","x":1}"#)
-        _ = try await store.ingest(makeDelivery(body: "b", actions: [stored]))
+        _ = try await store.ingest([makeDelivery(body: "b", actions: [stored])])
         #expect(try await store.userActions(clickID: "Case-Sensitive") == [stored])
         #expect(try await store.userActions(clickID: "case-sensitive").isEmpty)
     }

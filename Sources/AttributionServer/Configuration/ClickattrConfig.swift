@@ -27,15 +27,16 @@ public struct ClickattrConfig: Sendable, Equatable, Decodable {
         }
     }
 
-    /// Which database holds the data.
+    /// Which database holds the data, and how writes are grouped into transactions.
     public struct Storage: Sendable, Equatable, Decodable {
         public var driver = "sqlite"
         public var sqlitePath = "data/clickattr.sqlite"
         public var postgresURL = ""
+        public var batch = Batch()
 
         public init() {}
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case driver, sqlite, postgres }
+        enum CodingKeys: String, CodingKey, CaseIterable { case driver, sqlite, postgres, batch }
         enum SQLiteKeys: String, CodingKey, CaseIterable { case path }
         enum PostgresKeys: String, CodingKey, CaseIterable { case url }
 
@@ -53,6 +54,34 @@ public struct ClickattrConfig: Sendable, Equatable, Decodable {
                 postgresURL = try c.nestedContainer(keyedBy: PostgresKeys.self, forKey: .postgres)
                     .value(.url, default: postgresURL)
             }
+            batch = try c.value(.batch, default: batch)
+        }
+    }
+
+    /// Group commit of visits and webhook deliveries: one transaction serves many requests.
+    public struct Batch: Sendable, Equatable, Decodable {
+        /// The most items one transaction holds.
+        public var maxSize = 512
+        /// How long the writer lingers for a batch to fill before committing; 0 commits at once.
+        public var maxWaitMilliseconds = 0
+        /// The most items waiting; past it a visit is answered but logged instead of stored,
+        /// and a webhook is answered 503 so Meta retries.
+        public var queueCapacity = 10_000
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case maxSize = "max_size"
+            case maxWaitMilliseconds = "max_wait_ms"
+            case queueCapacity = "queue_capacity"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            maxSize = try c.value(.maxSize, default: maxSize)
+            maxWaitMilliseconds = try c.value(.maxWaitMilliseconds, default: maxWaitMilliseconds)
+            queueCapacity = try c.value(.queueCapacity, default: queueCapacity)
         }
     }
 

@@ -92,6 +92,9 @@ public enum ConfigLoader {
         ("storage.driver", { c, v in c.storage.driver = v }),
         ("storage.sqlite.path", { c, v in c.storage.sqlitePath = v }),
         ("storage.postgres.url", { c, v in c.storage.postgresURL = v }),
+        ("storage.batch.max_size", { c, v throws(ConfigError) in c.storage.batch.maxSize = try int(v, "storage.batch.max_size") }),
+        ("storage.batch.max_wait_ms", { c, v throws(ConfigError) in c.storage.batch.maxWaitMilliseconds = try int(v, "storage.batch.max_wait_ms") }),
+        ("storage.batch.queue_capacity", { c, v throws(ConfigError) in c.storage.batch.queueCapacity = try int(v, "storage.batch.queue_capacity") }),
         ("webhook.path", { c, v in c.webhook.path = v }),
         ("webhook.verify_token", { c, v in c.webhook.verifyToken = v }),
         ("webhook.app_secret", { c, v in c.webhook.appSecret = v }),
@@ -156,6 +159,13 @@ public enum ConfigLoader {
             throw .invalid("storage.driver", "'postgres' is not available in this version yet; use sqlite")
         default:
             throw .invalid("storage.driver", "must be sqlite or postgres, not '\(config.storage.driver)'")
+        }
+        guard config.storage.batch.maxSize >= 1 else { throw .invalid("storage.batch.max_size", "must be at least 1") }
+        guard (0...1000).contains(config.storage.batch.maxWaitMilliseconds) else {
+            throw .invalid("storage.batch.max_wait_ms", "must be between 0 and 1000")
+        }
+        guard config.storage.batch.queueCapacity >= config.storage.batch.maxSize else {
+            throw .invalid("storage.batch.queue_capacity", "must be at least storage.batch.max_size")
         }
         let webhookPath = config.webhook.path
         guard webhookPath.hasPrefix("/"), webhookPath.count > 1, webhookPath.allSatisfy(isPathCharacter) else {

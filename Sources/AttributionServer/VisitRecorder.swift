@@ -1,0 +1,35 @@
+import AttributionCore
+import AttributionStore
+import Logging
+import Synchronization
+
+/// Records visits through the group-commit writer. A visit that cannot be stored (queue full, database
+/// failure) never blocks the visitor: it is counted and logged whole, so it can still be recovered.
+final class VisitRecorder: Sendable {
+    let writer: BatchWriter<Visit, Void>
+    private let lost = Atomic<Int>(0)
+
+    init(writer: BatchWriter<Visit, Void>) {
+        self.writer = writer
+    }
+
+    /// Visits answered but not stored since start-up.
+    var lostCount: Int { lost.load(ordering: .relaxed) }
+
+    /// Returns once the visit is committed, or once it is known that it cannot be.
+    func record(_ visit: Visit, logger: Logger) async {
+        do {
+            try await writer.submit(visit)
+        } catch {
+            let total = lost.add(1, ordering: .relaxed).newValue
+            logger.error(
+                "visit not stored: \(error)",
+                metadata: [
+                    "lost_visits_total": "\(total)", "visited_at": "\(visit.visitedAt)", "path": "\(visit.path)",
+                    "click_id": "\(visit.clickID ?? "")", "visitor_id": "\(visit.visitorID ?? "")",
+                    "user_agent": "\(visit.userAgent ?? "")", "ip": "\(visit.ip ?? "")",
+                    "bot_reason": "\(visit.botReason ?? "")",
+                ])
+        }
+    }
+}
