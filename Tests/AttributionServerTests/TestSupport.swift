@@ -37,11 +37,14 @@ struct TestService {
         self.store = try SQLiteStore(path: config.storage.sqlitePath)
     }
 
-    /// Runs `body` against the app through HummingbirdTesting's router client.
-    func test<Value>(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
-        var logger = Logger(label: "clickattr-test")
-        logger.logLevel = .critical
-        let app = try await buildApplication(config: config, logger: logger, store: store)
+    /// Runs `body` against the app through HummingbirdTesting's router client; `store` defaults to the SQLite file.
+    func test<Value>(
+        store: (any Store)? = nil, logger: Logger? = nil,
+        _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Value
+    ) async throws -> Value {
+        var quiet = Logger(label: "clickattr-test")
+        quiet.logLevel = .critical
+        let app = try await buildApplication(config: config, logger: logger ?? quiet, store: store ?? self.store)
         return try await app.test(.router, body)
     }
 

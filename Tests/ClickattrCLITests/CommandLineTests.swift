@@ -106,4 +106,40 @@ import Testing
         #expect(visit.ip == "127.0.0.0")
         #expect(visit.botReason == nil)
     }
+
+    @Test func sigtermDrainsTheQueueSoEveryAnsweredVisitIsStored() async throws {
+        let cli = try CLI()
+        let port = Int.random(in: 20_000...40_000)
+        let server = cli.makeProcess(["serve", "--config", try cli.writeConfig(port: port)])
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        var ready = ""
+        for _ in 0..<100 where !ready.contains("200") {
+            try await Task.sleep(for: .milliseconds(100))
+            ready = try CLI.curl(["http://127.0.0.1:\(port)/readyz"])
+        }
+
+        // 3000 taps from 32 connections; the server is told to stop while they are in flight.
+        let load = Process()
+        load.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        load.arguments = [
+            "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}\\n", "--parallel", "--parallel-max", "32",
+            "-A", "Mozilla/5.0 (iPhone) Safari/604.1", "http://127.0.0.1:\(port)/summer-sale?click_id=tap-[1-3000]",
+        ]
+        let output = Pipe()
+        load.standardOutput = output
+        try load.run()
+        try await Task.sleep(for: .milliseconds(300))
+        server.terminate()
+        let codes = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        load.waitUntilExit()
+        server.waitUntilExit()
+
+        let redirects = codes.split(separator: "\n").filter { $0 == "302" }.count
+        #expect(server.terminationStatus == 0)
+        #expect(redirects > 0)
+        let store = try SQLiteStore(path: cli.path("db/clickattr.sqlite"))
+        #expect(try await store.counts().visits == redirects)
+    }
 }

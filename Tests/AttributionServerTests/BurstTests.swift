@@ -1,0 +1,97 @@
+import AttributionCore
+import AttributionServer
+import AttributionStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Synchronization
+import Testing
+
+/// What happens when the database falls behind a burst: visitors are still sent on, nothing vanishes silently.
+@Suite struct BurstTests {
+    static func smallQueues(_ config: inout ClickattrConfig) {
+        config.storage.batch.maxSize = 1
+        config.storage.batch.queueCapacity = 1
+    }
+
+    @Test func aFullVisitQueueStillRedirectsAndLogsEachVisitItCouldNotStore() async throws {
+        let service = try TestService(Self.smallQueues)
+        let gated = GatedStore(base: service.store)
+        let log = CapturedLog()
+        try await service.test(store: gated, logger: log.logger()) { client in
+            gated.close()
+            // The first visit is held in a commit; of the next five, one takes the single queue slot.
+            let first = Task { try await client.execute(uri: "/summer-sale?click_id=held", method: .get) }
+            try await waitUntil { gated.heldWrites == 1 }
+            let answered = Collected<String>()
+            let burst = (0..<5).map { index in
+                Task {
+                    let response = try await client.execute(uri: "/summer-sale?click_id=burst-\(index)", method: .get)
+                    #expect(response.status == .found)
+                    answered.append("burst-\(index)")
+                }
+            }
+            // Four are answered while the database is still shut: they could not be queued.
+            try await waitUntil { answered.all.count == 4 }
+            let lost = log.entries.filter { $0.message.hasPrefix("visit not stored") }
+            #expect(lost.count == 4)
+            #expect(Set(lost.compactMap { $0.metadata["click_id"]?.description }) == Set(answered.all))
+            #expect(lost.last?.metadata["lost_visits_total"] == "4")
+
+            gated.open()
+            #expect(try await first.value.status == .found)
+            for task in burst { try await task.value }
+        }
+        #expect(try await service.store.counts().visits == 2)
+    }
+
+    @Test func aFullWebhookQueueAnswers503SoMetaRetries() async throws {
+        let service = try TestService(Self.smallQueues)
+        let gated = GatedStore(base: service.store)
+        try await service.test(store: gated) { client in
+            gated.close()
+            let first = Task { try await client.postWebhook(Fixtures.batch(clicks: 1, prefix: "first"), expecting: .ok) }
+            try await waitUntil { gated.heldWrites == 1 }
+            let refused = Collected<HTTPResponse.Status>()
+            let burst = (0..<3).map { index in
+                Task {
+                    let response = try await client.execute(
+                        uri: "/webhooks/whatsapp", method: .post,
+                        headers: TestService.signed(Fixtures.batch(clicks: 1, prefix: "burst-\(index)")),
+                        body: ByteBuffer(bytes: Fixtures.batch(clicks: 1, prefix: "burst-\(index)")))
+                    if response.status == .serviceUnavailable {
+                        #expect(response.headers[.retryAfter] != nil)
+                        refused.append(response.status)
+                    } else {
+                        #expect(response.status == .ok)
+                    }
+                }
+            }
+            try await waitUntil { refused.all.count == 2 }
+            gated.open()
+            _ = try await first.value
+            for task in burst { try await task.value }
+        }
+        #expect(try await service.store.counts() == StoreCounts(deliveries: 2, userActions: 2, visits: 0))
+    }
+}
+
+/// Polls `condition` until it holds; fails instead of hanging when it never does.
+func waitUntil(_ condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    for _ in 0..<5_000 {
+        if condition() { return }
+        try await Task.sleep(for: .milliseconds(1))
+    }
+    Issue.record("condition not met within 5 s", sourceLocation: sourceLocation)
+    throw CancellationError()
+}
+
+/// Values appended from many tasks.
+final class Collected<Value: Sendable>: Sendable {
+    private let values = Mutex<[Value]>([])
+
+    var all: [Value] { values.withLock { $0 } }
+
+    func append(_ value: Value) { values.withLock { $0.append(value) } }
+}

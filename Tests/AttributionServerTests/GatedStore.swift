@@ -1,0 +1,79 @@
+import AttributionCore
+import AttributionStore
+import Logging
+import Synchronization
+
+/// A real SQLite store whose writes can be held shut, to let the write queues fill as under a burst.
+final class GatedStore: Store {
+    let base: SQLiteStore
+    private let gate = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((true, []))
+
+    init(base: SQLiteStore) {
+        self.base = base
+    }
+
+    var heldWrites: Int { gate.withLock { $0.waiters.count } }
+
+    func close() { gate.withLock { $0.open = false } }
+
+    func open() {
+        let waiters = gate.withLock { state in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    private func pass() async {
+        await withCheckedContinuation { continuation in
+            let open = gate.withLock { state in
+                if !state.open { state.waiters.append(continuation) }
+                return state.open
+            }
+            if open { continuation.resume() }
+        }
+    }
+
+    func migrate() async throws { try await base.migrate() }
+    func ingest(_ deliveries: [WebhookDelivery]) async throws -> [IngestOutcome] {
+        await pass()
+        return try await base.ingest(deliveries)
+    }
+    func recordVisits(_ visits: [Visit]) async throws {
+        await pass()
+        try await base.recordVisits(visits)
+    }
+    func checkReachable() async throws { try await base.checkReachable() }
+    func counts() async throws -> StoreCounts { try await base.counts() }
+    func recentVisits(limit: Int) async throws -> [Visit] { try await base.recentVisits(limit: limit) }
+    func userActions(clickID: String) async throws -> [UserAction] { try await base.userActions(clickID: clickID) }
+    func deliveryBody(sha256: String) async throws -> [UInt8]? { try await base.deliveryBody(sha256: sha256) }
+}
+
+/// Keeps every log message, so a test can see what an operator would read.
+final class CapturedLog: Sendable {
+    private let lines = Mutex<[(level: Logger.Level, message: String, metadata: Logger.Metadata)]>([])
+
+    var entries: [(level: Logger.Level, message: String, metadata: Logger.Metadata)] { lines.withLock { $0 } }
+
+    func logger() -> Logger {
+        Logger(label: "clickattr-test") { _ in Handler(log: self) }
+    }
+
+    struct Handler: LogHandler {
+        let log: CapturedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .info
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+            log.lines.withLock { $0.append((event.level, "\(event.message)", merged)) }
+        }
+    }
+}
