@@ -51,7 +51,8 @@ func buildRouter(
         ingestor: webhooks
     ).addRoutes(to: router, path: config.webhook.path)
     LandingController(
-        routes: Dictionary(uniqueKeysWithValues: config.routes.map { ($0.slug, $0) }),
+        routes: Dictionary(
+            uniqueKeysWithValues: config.routes.map { ($0.slug, ($0, RedirectLocation(destination: $0.destination))) }),
         clickIDParameters: config.tracking.clickIDParameters,
         anonymizer: IPAnonymizer(ipv4Prefix: config.privacy.ipv4Prefix, ipv6Prefix: config.privacy.ipv6Prefix),
         classifier: BotClassifier(), trustForwardedFor: config.http.trustForwardedFor, recorder: visits,

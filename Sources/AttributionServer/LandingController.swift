@@ -11,7 +11,7 @@ struct LandingController {
     static let maximumPathBytes = 1024
     static let maximumHeaderBytes = 2048
 
-    let routes: [String: Route]
+    let routes: [String: (route: Route, location: RedirectLocation)]
     let clickIDParameters: [String]
     let anonymizer: IPAnonymizer
     let classifier: BotClassifier
@@ -29,7 +29,7 @@ struct LandingController {
 
     @Sendable func visit(_ request: Request, context: AppRequestContext) async throws -> Response {
         let path = request.uri.path
-        let route = path.hasPrefix("/") ? routes[String(path.dropFirst())] : nil
+        let target = path.hasPrefix("/") ? routes[String(path.dropFirst())] : nil
         let query = QueryString.parse(Substring(request.uri.query ?? ""))
         let clickIDs = ClickID.extract(from: query, parameters: clickIDParameters)
         let knownVisitor = VisitorCookie.read(request.headers)
@@ -38,7 +38,7 @@ struct LandingController {
 
         let visit = Visit(
             visitedAt: now(), method: request.method.rawValue, path: Self.bounded(path, Self.maximumPathBytes),
-            slug: route?.slug, clickID: clickIDs.primary, clickParameters: clickIDs.all,
+            slug: target?.route.slug, clickID: clickIDs.primary, clickParameters: clickIDs.all,
             clickIDProblem: clickIDs.problem, visitorID: visitorID,
             userAgent: userAgent.map { Self.bounded($0, Self.maximumHeaderBytes) },
             referrer: request.headers[.referer].map { Self.bounded($0, Self.maximumHeaderBytes) },
@@ -46,7 +46,7 @@ struct LandingController {
             botReason: classifier.botReason(userAgent: userAgent, method: request.method.rawValue))
         await recorder.record(visit, logger: context.logger)
 
-        var response = try answer(route: route, request: request, clickID: clickIDs.primary)
+        var response = try answer(target, request: request, clickID: clickIDs.primary)
         if knownVisitor == nil {
             response.headers[.setCookie] = VisitorCookie.setCookieHeader(visitorID)
         }
@@ -58,13 +58,14 @@ struct LandingController {
         return response
     }
 
-    private func answer(route: Route?, request: Request, clickID: String?) throws -> Response {
-        guard let route else {
+    private func answer(
+        _ target: (route: Route, location: RedirectLocation)?, request: Request, clickID: String?
+    ) throws -> Response {
+        guard let (route, redirect) = target else {
             return .plainText("Not found\n", status: .notFound)
         }
-        let location = RedirectLocation.build(
-            destination: route.destination, incomingQuery: request.uri.query.map { Substring($0) },
-            passthrough: route.passthroughQuery)
+        let location = redirect.location(
+            incomingQuery: request.uri.query.map { Substring($0) }, passthrough: route.passthroughQuery)
         switch route.mode {
         case .redirect:
             return Response(

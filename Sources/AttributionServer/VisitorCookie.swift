@@ -31,7 +31,10 @@ enum VisitorCookie {
 
     /// 128 random bits, URL-safe.
     static func newID() -> String {
-        Hex.encode((0..<16).map { _ in UInt8.random(in: .min ... .max) })
+        // Two 64-bit draws rather than sixteen byte draws: each draw is a system call.
+        var generator = SystemRandomNumberGenerator()
+        let bits: (UInt64, UInt64) = (generator.next(), generator.next())
+        return withUnsafeBytes(of: bits) { Hex.encode($0) }
     }
 
     static func setCookieHeader(_ id: String) -> String {

@@ -82,7 +82,7 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
         try await store.migrate()
         let human = Visit(
             visitedAt: 1_764_331_201_250, method: "GET", path: "/summer-sale", slug: "summer-sale", clickID: "c1",
-            clickParameters: ["click_id": "c1", "fbclid": "f"], clickIDProblem: nil, visitorID: "v1",
+            clickParameters: ["click_id": "c1", "fbclid": "f\"q\\b é/😀"], clickIDProblem: nil, visitorID: "v1",
             userAgent: "Mozilla/5.0", referrer: "https://l.wl.co/", ip: "203.0.113.0", botReason: nil)
         let orphan = Visit(
             visitedAt: 1_764_331_202_000, method: "HEAD", path: "/nope", slug: nil, clickID: nil, clickParameters: [:],

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# The landing hot path, side by side on 127.0.0.1 with wrk:
+#   (a) clickattr, release build, recording every visit (SQLite, WAL, synchronous=FULL, group commit);
+#   (b) nginx `return 302` with an access_log that records the click id (the do-it-yourself alternative).
+# Prints requests/s and p50/p99 latency of each, the ratio a/b, clickattr's peak resident memory, and
+# checks that the visits stored equal the 302 answers wrk counted.
+# Usage: bench/landing.sh            (CONNECTIONS=64 DURATION=10s THREADS=2 by default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONNECTIONS=${CONNECTIONS:-64}
+DURATION=${DURATION:-10s}
+THREADS=${THREADS:-2}
+CLICKATTR_PORT=${CLICKATTR_PORT:-18080}
+NGINX_PORT=${NGINX_PORT:-18081}
+export PATH="$PATH:/opt/swift/usr/bin:/usr/sbin"
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v nginx >/dev/null || need+=(nginx-light)
+command -v sqlite3 >/dev/null || need+=(sqlite3)
+command -v bc >/dev/null || need+=(bc)
+if [ ${#need[@]} -gt 0 ]; then
+    apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+swift build -c release --product clickattr >/dev/null
+binary="$(swift build -c release --show-bin-path)/clickattr"
+
+work=$(mktemp -d)
+server_pid=""
+nginx_pid=""
+cleanup() {
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+    [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Every request carries its own click id; each wrk thread counts the 302s it received.
+cat > "$work/taps.lua" <<'LUA'
+local threads = {}
+function setup(thread)
+    thread:set("id", #threads)
+    table.insert(threads, thread)
+end
+function init(args)
+    n = 0
+    redirects = 0
+end
+function request()
+    n = n + 1
+    return wrk.format("GET", "/bench?click_id=c" .. id .. "-" .. n .. "&fbclid=IwAR" .. n, {
+        ["User-Agent"] = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
+    })
+end
+function response(status, headers, body)
+    if status == 302 then redirects = redirects + 1 end
+end
+function done(summary, latency, requests)
+    local total = 0
+    for _, thread in ipairs(threads) do total = total + thread:get("redirects") end
+    io.write(string.format("REDIRECTS %d\n", total))
+    io.write(string.format("P50_US %d\nP99_US %d\n", latency:percentile(50), latency:percentile(99)))
+end
+LUA
+
+run_wrk() { # url duration -> wrk output
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$2" --latency -s "$work/taps.lua" "$1"
+}
+field() { awk -v k="$1" '$1 == k { print $2 }' <<<"$2"; }
+rps() { awk '/^Requests\/sec:/ { print $2 }' <<<"$1"; }
+
+# (b) nginx
+mkdir -p "$work/nginx/logs"
+cat > "$work/nginx/nginx.conf" <<CONF
+worker_processes auto;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+    log_format clicks '\$msec \$remote_addr "\$arg_click_id" "\$http_user_agent" "\$http_referer" \$status';
+    access_log $work/nginx/logs/access.log clicks;
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        location /bench { return 302 https://shop.example.com/landing?\$args; }
+    }
+}
+CONF
+nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
+nginx_pid=$!
+sleep 0.5
+run_wrk "http://127.0.0.1:$NGINX_PORT/bench" 2s >/dev/null
+nginx_out=$(run_wrk "http://127.0.0.1:$NGINX_PORT/bench" "$DURATION")
+kill "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true; nginx_pid=""
+
+# (a) clickattr
+cat > "$work/clickattr.yaml" <<CONF
+http:
+  port: $CLICKATTR_PORT
+  templates_dir: $PWD/templates
+storage:
+  sqlite:
+    path: $work/clickattr.sqlite
+tracking:
+  click_id_params: [click_id, fbclid]
+routes:
+  - slug: bench
+    destination: https://shop.example.com/landing
+    mode: redirect
+    passthrough_query: true
+CONF
+LOG_LEVEL=warning "$binary" serve --config "$work/clickattr.yaml" 2>"$work/clickattr.log" &
+server_pid=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$CLICKATTR_PORT/readyz" >/dev/null && break; sleep 0.1; done
+warm=$(run_wrk "http://127.0.0.1:$CLICKATTR_PORT/bench" 2s)
+clickattr_out=$(run_wrk "http://127.0.0.1:$CLICKATTR_PORT/bench" "$DURATION")
+peak_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$server_pid/status")
+kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=""
+
+answered=$(( $(field REDIRECTS "$warm") + $(field REDIRECTS "$clickattr_out") ))
+stored=$(sqlite3 "$work/clickattr.sqlite" "SELECT count(*) FROM visits")
+nginx_logged=$(wc -l < "$work/nginx/logs/access.log")
+
+a_rps=$(rps "$clickattr_out"); b_rps=$(rps "$nginx_out")
+printf '\n%-34s %12s %10s %10s\n' "$CONNECTIONS connections, $DURATION, $THREADS wrk threads" "requests/s" "p50 ms" "p99 ms"
+printf '%-34s %12.0f %10.2f %10.2f\n' "(a) clickattr, every visit stored" "$a_rps" \
+    "$(echo "$(field P50_US "$clickattr_out") / 1000" | bc -l)" "$(echo "$(field P99_US "$clickattr_out") / 1000" | bc -l)"
+printf '%-34s %12.0f %10.2f %10.2f\n' "(b) nginx return 302 + access_log" "$b_rps" \
+    "$(echo "$(field P50_US "$nginx_out") / 1000" | bc -l)" "$(echo "$(field P99_US "$nginx_out") / 1000" | bc -l)"
+printf 'ratio a/b: %.2f\n' "$(echo "$a_rps / $b_rps" | bc -l)"
+printf 'clickattr peak resident memory: %.1f MB\n' "$(echo "$peak_kb / 1024" | bc -l)"
+printf 'nginx access log lines: %d\n' "$nginx_logged"
+printf 'clickattr 302 answers (warm-up + run): %d, visits stored: %d\n' "$answered" "$stored"
+errors=$(grep -c "visit not stored" "$work/clickattr.log" || true)
+printf 'visits logged as not stored: %d\n' "$errors"
+# wrk stops with up to one request in flight per connection: those are stored but never counted as answered.
+in_flight=$((stored - answered))
+if [ "$in_flight" -lt 0 ] || [ "$in_flight" -gt $((2 * CONNECTIONS)) ]; then
+    echo "MISMATCH: $answered redirects answered but $stored visits stored" >&2
+    exit 1
+fi
+echo "every answered redirect is a stored visit ($in_flight more were stored for requests in flight when wrk stopped)"
