@@ -31,7 +31,7 @@ public struct WebhookPayload: Sendable, Equatable {
     public static func parse(_ body: some DataProtocol) throws(ParseError) -> WebhookPayload {
         let root: JSONValue
         do {
-            root = try JSONDecoder().decode(JSONValue.self, from: Data(body))
+            root = try JSONParser.parse(Array(body))
         } catch {
             throw .notJSON
         }
