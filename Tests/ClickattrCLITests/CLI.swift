@@ -83,6 +83,35 @@ struct CLI {
         return process
     }
 
+    /// Starts `clickattr serve` on a port the system picks, and returns once it is listening.
+    func startServer() throws -> (process: Process, port: Int) {
+        let process = makeProcess(["serve", "--config", try writeConfig(port: 0)])
+        let log = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = log
+        try process.run()
+        var seen = ""
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            let chunk = log.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+            if let range = seen.range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression),
+                let port = Int(seen[range].split(separator: ":").last ?? "")
+            {
+                // Keep draining the log so the server never blocks on a full pipe.
+                log.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
+                return (process, port)
+            }
+        }
+        process.terminate()
+        throw ServerDidNotStart(log: seen)
+    }
+
+    struct ServerDidNotStart: Error {
+        let log: String
+    }
+
     /// Runs curl against a live server and returns its status line and headers.
     static func curl(_ arguments: [String]) throws -> String {
         let process = Process()

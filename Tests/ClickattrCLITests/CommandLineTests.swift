@@ -81,21 +81,12 @@ import Testing
 
     @Test func serveAnswersOverRealHTTPAndStoresTheVisit() async throws {
         let cli = try CLI()
-        let port = Int.random(in: 20_000...40_000)
-        let process = cli.makeProcess(["serve", "--config", try cli.writeConfig(port: port)])
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, port) = try cli.startServer()
         defer {
             process.terminate()
             process.waitUntilExit()
         }
-        var ready = ""
-        for _ in 0..<100 where !ready.contains("200") {
-            try await Task.sleep(for: .milliseconds(100))
-            ready = try CLI.curl(["http://127.0.0.1:\(port)/readyz"])
-        }
-        #expect(ready.hasPrefix("HTTP/1.1 200"))
+        #expect(try CLI.curl(["http://127.0.0.1:\(port)/readyz"]).hasPrefix("HTTP/1.1 200"))
         let answer = try CLI.curl(["-A", "Mozilla/5.0 (iPhone) Safari/604.1", "http://127.0.0.1:\(port)/summer-sale?click_id=live-1"])
         #expect(answer.hasPrefix("HTTP/1.1 302"))
         #expect(answer.contains("Location: https://shop.example.com/summer?click_id=live-1"))
@@ -109,16 +100,7 @@ import Testing
 
     @Test func sigtermDrainsTheQueueSoEveryAnsweredVisitIsStored() async throws {
         let cli = try CLI()
-        let port = Int.random(in: 20_000...40_000)
-        let server = cli.makeProcess(["serve", "--config", try cli.writeConfig(port: port)])
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        var ready = ""
-        for _ in 0..<100 where !ready.contains("200") {
-            try await Task.sleep(for: .milliseconds(100))
-            ready = try CLI.curl(["http://127.0.0.1:\(port)/readyz"])
-        }
+        let (server, port) = try cli.startServer()
 
         // 3000 taps from 32 connections; the server is told to stop while they are in flight.
         let load = Process()
