@@ -22,7 +22,11 @@ public func buildApplication(
         try await store.recordVisits(visits)
         return Array(repeating: (), count: visits.count)
     }
-    let deliveryWriter = BatchWriter<WebhookDelivery, IngestOutcome>(limits: limits, commit: store.ingest)
+    // A delivery may hold 1000 actions and 4 MiB: its queue stays short so memory stays bounded (64 x 4 MiB).
+    let deliveryLimits = BatchLimits(
+        maxBatchSize: min(limits.maxBatchSize, 16), maxWait: limits.maxWait,
+        queueCapacity: min(limits.queueCapacity, 64))
+    let deliveryWriter = BatchWriter<WebhookDelivery, IngestOutcome>(limits: deliveryLimits, commit: store.ingest)
     let router = buildRouter(
         config: config, store: store, visits: VisitRecorder(writer: visitWriter),
         webhooks: WebhookIngestor(writer: deliveryWriter, logger: logger, now: now), templates: templates, now: now)
