@@ -54,6 +54,10 @@ func buildRouter(
         signature: WebhookSignature(appSecret: config.webhook.appSecret),
         ingestor: webhooks
     ).addRoutes(to: router, path: config.webhook.path)
+    ConversionsController(
+        keys: APIKeys(config.api.keys), store: store,
+        windowMilliseconds: Int64(config.attribution.windowDays) * 86_400_000, now: now
+    ).addRoutes(to: router)
     LandingController(
         routes: Dictionary(
             uniqueKeysWithValues: config.routes.map { ($0.slug, ($0, RedirectLocation(destination: $0.destination))) }),

@@ -57,6 +57,25 @@ enum SQLiteMigrations {
                     CREATE INDEX visits_visitor_id ON visits(visitor_id);
                     """)
         }
+        migrator.registerMigration("v2: conversions") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE conversions (
+                        id INTEGER PRIMARY KEY,
+                        event TEXT NOT NULL,
+                        order_id TEXT,
+                        click_id TEXT,
+                        visitor_id TEXT,
+                        value_micros INTEGER,
+                        currency TEXT,
+                        occurred_at INTEGER NOT NULL,
+                        received_at INTEGER NOT NULL,
+                        source TEXT NOT NULL
+                    );
+                    CREATE UNIQUE INDEX conversions_event_order ON conversions(event, order_id);
+                    CREATE INDEX conversions_click_id ON conversions(click_id);
+                    """)
+        }
         return migrator
     }
 }

@@ -85,6 +85,41 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func recordConversion(_ conversion: Conversion, receivedAt: Int64, lookback: Int64) async throws
+        -> ConversionOutcome
+    {
+        try await pool.write { db in
+            var clickID = conversion.clickID
+            if clickID == nil, let visitorID = conversion.visitorID {
+                clickID = try String.fetchOne(
+                    db,
+                    sql: """
+                        SELECT click_id FROM visits
+                        WHERE visitor_id = ? AND click_id IS NOT NULL AND is_bot = 0
+                          AND visited_at <= ? AND visited_at >= ?
+                        ORDER BY visited_at DESC, id DESC LIMIT 1
+                        """,
+                    arguments: [visitorID, conversion.occurredAt, conversion.occurredAt - lookback])
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO conversions (event, order_id, click_id, visitor_id, value_micros, currency,
+                        occurred_at, received_at, source)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (event, order_id) DO NOTHING
+                    """,
+                arguments: [
+                    conversion.event, conversion.orderID, clickID, conversion.visitorID, conversion.valueMicros,
+                    conversion.currency, conversion.occurredAt, receivedAt, conversion.source.rawValue,
+                ])
+            if db.changesCount == 1 { return ConversionOutcome(created: true, clickID: clickID) }
+            let stored = try String.fetchOne(
+                db, sql: "SELECT click_id FROM conversions WHERE event = ? AND order_id = ?",
+                arguments: [conversion.event, conversion.orderID])
+            return ConversionOutcome(created: false, clickID: stored)
+        }
+    }
+
     public func checkReachable() async throws {
         _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
     }
@@ -96,9 +131,12 @@ public final class SQLiteStore: Store {
                 sql: """
                     SELECT (SELECT count(*) FROM webhook_deliveries) AS deliveries,
                            (SELECT count(*) FROM user_actions) AS actions,
-                           (SELECT count(*) FROM visits) AS visits
+                           (SELECT count(*) FROM visits) AS visits,
+                           (SELECT count(*) FROM conversions) AS conversions
                     """)!
-            return StoreCounts(deliveries: row["deliveries"], userActions: row["actions"], visits: row["visits"])
+            return StoreCounts(
+                deliveries: row["deliveries"], userActions: row["actions"], visits: row["visits"],
+                conversions: row["conversions"])
         }
     }
 

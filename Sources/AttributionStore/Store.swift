@@ -9,6 +9,10 @@ public protocol Store: Sendable {
     func ingest(_ deliveries: [WebhookDelivery]) async throws -> [IngestOutcome]
     /// Stores visits in one transaction; returns once they are committed.
     func recordVisits(_ visits: [Visit]) async throws
+    /// Stores a conversion once per (`event`, `order_id`). Without a click id, the visitor's last click id
+    /// seen within `lookback` milliseconds before the conversion is attached.
+    func recordConversion(_ conversion: Conversion, receivedAt: Int64, lookback: Int64) async throws
+        -> ConversionOutcome
     /// Throws when the database cannot be reached or queried.
     func checkReachable() async throws
     /// How many rows each table holds.
@@ -64,10 +68,25 @@ public struct StoreCounts: Sendable, Equatable {
     public var deliveries: Int
     public var userActions: Int
     public var visits: Int
+    public var conversions: Int
 
-    public init(deliveries: Int, userActions: Int, visits: Int) {
+    public init(deliveries: Int, userActions: Int, visits: Int, conversions: Int = 0) {
         self.deliveries = deliveries
         self.userActions = userActions
         self.visits = visits
+        self.conversions = conversions
+    }
+}
+
+/// What storing a conversion did.
+public struct ConversionOutcome: Sendable, Equatable {
+    /// False when the same (`event`, `order_id`) was stored before; nothing changed then.
+    public var created: Bool
+    /// The click the conversion is attributed to, given or found through the visitor id.
+    public var clickID: String?
+
+    public init(created: Bool, clickID: String?) {
+        self.created = created
+        self.clickID = clickID
     }
 }

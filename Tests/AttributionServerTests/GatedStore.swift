@@ -44,6 +44,11 @@ final class GatedStore: Store {
         await pass()
         try await base.recordVisits(visits)
     }
+    func recordConversion(_ conversion: Conversion, receivedAt: Int64, lookback: Int64) async throws
+        -> ConversionOutcome
+    {
+        try await base.recordConversion(conversion, receivedAt: receivedAt, lookback: lookback)
+    }
     func checkReachable() async throws { try await base.checkReachable() }
     func counts() async throws -> StoreCounts { try await base.counts() }
     func recentVisits(limit: Int) async throws -> [Visit] { try await base.recentVisits(limit: limit) }

@@ -1,0 +1,60 @@
+import Foundation
+
+/// Exact decimal amounts, kept as integer millionths so that sums never drift (`24.99`, never `24.990000001`).
+public enum Money {
+    public static let scale: Int64 = 1_000_000
+    static let fractionDigits = 6
+
+    /// Why an amount was refused.
+    public enum Problem: Error, Equatable, CustomStringConvertible {
+        case notANumber(String)
+        case negative
+        case tooPrecise
+        case tooLarge
+
+        public var description: String {
+            switch self {
+            case .notANumber(let text): "value '\(text)' is not a decimal number such as 24.99"
+            case .negative: "value must not be negative"
+            case .tooPrecise: "value has more than 6 decimal places"
+            case .tooLarge: "value is too large"
+            }
+        }
+    }
+
+    /// Parses a plain decimal (`24.99`, `25`, `0.5`) into millionths.
+    public static func parse(_ text: String) throws(Problem) -> Int64 {
+        var digits = Substring(text.trimmingCharacters(in: .whitespaces))
+        if digits.hasPrefix("-") { throw .negative }
+        if digits.hasPrefix("+") { digits = digits.dropFirst() }
+        let parts = digits.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let whole = parts[0]
+        let fraction = parts.count > 1 ? parts[1] : ""
+        guard !whole.isEmpty || !fraction.isEmpty, whole.allSatisfy(\.isASCIIDigit), fraction.allSatisfy(\.isASCIIDigit),
+            parts.count == 1 || !fraction.isEmpty
+        else { throw .notANumber(text) }
+        guard fraction.count <= fractionDigits else { throw .tooPrecise }
+        guard let units = Int64(whole.isEmpty ? "0" : String(whole)),
+            let scaledUnits = Optional(units.multipliedReportingOverflow(by: scale)), !scaledUnits.overflow,
+            let fractional = Int64(fraction.padding(toLength: fractionDigits, withPad: "0", startingAt: 0))
+        else { throw .tooLarge }
+        let (total, overflow) = scaledUnits.partialValue.addingReportingOverflow(fractional)
+        guard !overflow else { throw .tooLarge }
+        return total
+    }
+
+    /// Millionths as a decimal with at least two places: `24990000` → `24.99`, `15000000` → `15.00`.
+    public static func format(_ micros: Int64) -> String {
+        let sign = micros < 0 ? "-" : ""
+        let magnitude = micros.magnitude
+        let units = magnitude / UInt64(scale)
+        var fraction = String(magnitude % UInt64(scale))
+        fraction = String(repeating: "0", count: fractionDigits - fraction.count) + fraction
+        while fraction.count > 2 && fraction.hasSuffix("0") { fraction.removeLast() }
+        return "\(sign)\(units).\(fraction)"
+    }
+}
+
+extension Character {
+    fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
+}

@@ -1,0 +1,63 @@
+import AttributionCore
+import AttributionStore
+import Hummingbird
+
+/// Conversions reported back by the business: a server-to-server JSON API and a postback URL.
+struct ConversionsController {
+    static let maximumBodyBytes = 64 * 1024
+
+    let keys: APIKeys
+    let store: any Store
+    let windowMilliseconds: Int64
+    let now: @Sendable () -> Int64
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.post("/api/v1/conversions", use: post)
+        router.get("/api/v1/postback", use: postback)
+    }
+
+    @Sendable func post(_ request: Request, context: AppRequestContext) async throws -> Response {
+        guard keys.accepts(APIKeys.bearer(request.headers)) else { return APIKeys.unauthorized() }
+        let body = try await request.body.collect(upTo: Self.maximumBodyBytes)
+        guard case .object(let object)? = try? JSONParser.parse(Array(buffer: body)) else {
+            return Self.invalid("the body must be a JSON object")
+        }
+        var fields: [String: String] = [:]
+        for (name, value) in object {
+            switch value {
+            case .null: continue
+            case .string, .int, .double: fields[name] = value.scalarText
+            default: return Self.invalid("\(name) must be text or a number")
+            }
+        }
+        return try await record(fields, source: .api)
+    }
+
+    @Sendable func postback(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var fields: [String: String] = [:]
+        for (name, value) in QueryString.parse(Substring(request.uri.query ?? "")) where fields[name] == nil {
+            fields[name] = value
+        }
+        guard keys.accepts(fields.removeValue(forKey: "key")) else { return APIKeys.unauthorized() }
+        return try await record(fields, source: .postback)
+    }
+
+    private func record(_ fields: [String: String], source: Conversion.Source) async throws -> Response {
+        let conversion: Conversion
+        switch Conversion.validate(fields, source: source, now: now()) {
+        case .success(let valid): conversion = valid
+        case .failure(let invalid): return Self.invalid(invalid.description)
+        }
+        let outcome = try await store.recordConversion(conversion, receivedAt: now(), lookback: windowMilliseconds)
+        return .json(
+            .object([
+                "status": .string(outcome.created ? "created" : "duplicate"),
+                "click_id": outcome.clickID.map(JSONValue.string) ?? .null,
+            ]),
+            status: outcome.created ? .created : .ok)
+    }
+
+    static func invalid(_ reason: String) -> Response {
+        .json(.object(["error": .string(reason)]), status: .unprocessableContent)
+    }
+}
