@@ -58,6 +58,8 @@ func buildRouter(
         keys: APIKeys(config.api.keys), store: store,
         windowMilliseconds: Int64(config.attribution.windowDays) * 86_400_000, now: now
     ).addRoutes(to: router)
+    ReportsController(keys: APIKeys(config.api.keys), store: store, windowDays: config.attribution.windowDays)
+        .addRoutes(to: router)
     LandingController(
         routes: Dictionary(
             uniqueKeysWithValues: config.routes.map { ($0.slug, ($0, RedirectLocation(destination: $0.destination))) }),

@@ -57,7 +57,7 @@ enum SQLiteMigrations {
                     CREATE INDEX visits_visitor_id ON visits(visitor_id);
                     """)
         }
-        migrator.registerMigration("v2: conversions") { db in
+        migrator.registerMigration("v2: conversions, report indexes") { db in
             try db.execute(
                 sql: """
                     CREATE TABLE conversions (
@@ -73,7 +73,8 @@ enum SQLiteMigrations {
                         source TEXT NOT NULL
                     );
                     CREATE UNIQUE INDEX conversions_event_order ON conversions(event, order_id);
-                    CREATE INDEX conversions_click_id ON conversions(click_id);
+                    CREATE INDEX conversions_click_id ON conversions(click_id, occurred_at);
+                    CREATE INDEX visits_click_bot_time ON visits(click_id, is_bot, visited_at);
                     """)
         }
         return migrator

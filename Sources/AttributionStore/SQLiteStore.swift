@@ -120,6 +120,34 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func clickReportPage(_ query: ReportQuery, after cursor: ReportCursor?, limit: Int) async throws
+        -> (rows: [ClickReportRow], next: ReportCursor?)
+    {
+        try await pool.read { db in
+            var rows: [ClickReportRow] = []
+            var last: ReportCursor?
+            let arguments: StatementArguments = [
+                "window": query.windowMilliseconds, "from": query.from ?? Int64.min, "to": query.to ?? Int64.max,
+                "afterTime": cursor?.clickedAt ?? Int64.min, "afterID": cursor?.id ?? Int64.min, "limit": limit,
+            ]
+            let cursorRows = try Row.fetchCursor(db, sql: SQLiteReportSQL.clicks, arguments: arguments)
+            while let row = try cursorRows.next() {
+                let clickedAt: Int64 = row["clicked_at"]
+                rows.append(
+                    ClickReportRow(
+                        clickID: row["click_id"], clickedAt: clickedAt, clickComponent: row["click_component"],
+                        productID: row["product_id"], trackingToken: row["tracking_token"], wabaID: row["waba_id"],
+                        phoneNumberID: row["phone_number_id"], firstVisitAt: row["first_visit_at"],
+                        visits: row["visits"], botVisits: row["bot_visits"],
+                        landingPageViewed: row["landing_page_viewed"], conversions: row["conversions"],
+                        conversionValues: ConversionValues.decode(row["conversion_values"]),
+                        windowMilliseconds: query.windowMilliseconds))
+                last = ReportCursor(clickedAt: clickedAt, id: row["id"])
+            }
+            return (rows, rows.count == limit ? last : nil)
+        }
+    }
+
     public func checkReachable() async throws {
         _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
     }

@@ -13,6 +13,9 @@ public protocol Store: Sendable {
     /// seen within `lookback` milliseconds before the conversion is attached.
     func recordConversion(_ conversion: Conversion, receivedAt: Int64, lookback: Int64) async throws
         -> ConversionOutcome
+    /// One page of `report clicks`, in click time order, after `cursor`; `next` is nil on the last page.
+    func clickReportPage(_ query: ReportQuery, after cursor: ReportCursor?, limit: Int) async throws
+        -> (rows: [ClickReportRow], next: ReportCursor?)
     /// Throws when the database cannot be reached or queried.
     func checkReachable() async throws
     /// How many rows each table holds.
@@ -89,4 +92,23 @@ public struct ConversionOutcome: Sendable, Equatable {
         self.created = created
         self.clickID = clickID
     }
+}
+
+/// The range and rules of a report: click time `from` inclusive, `to` exclusive.
+public struct ReportQuery: Sendable, Equatable {
+    public var from: Int64?
+    public var to: Int64?
+    public var windowMilliseconds: Int64
+
+    public init(from: Int64?, to: Int64?, windowMilliseconds: Int64) {
+        self.from = from
+        self.to = to
+        self.windowMilliseconds = windowMilliseconds
+    }
+}
+
+/// Where the next page of a report starts: pages are read by key, so each is one short read.
+public struct ReportCursor: Sendable, Equatable {
+    public var clickedAt: Int64
+    public var id: Int64
 }

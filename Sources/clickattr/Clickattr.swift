@@ -7,7 +7,7 @@ import Foundation
 struct Clickattr: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Click attribution for WhatsApp marketing messages.",
-        subcommands: [Serve.self, Migrate.self, Import.self])
+        subcommands: [Serve.self, Migrate.self, Import.self, Report.self])
 
     /// Bad usage and bad configuration exit with 2 and one line on stderr; other failures with 1.
     static func main() async {

@@ -49,6 +49,11 @@ final class GatedStore: Store {
     {
         try await base.recordConversion(conversion, receivedAt: receivedAt, lookback: lookback)
     }
+    func clickReportPage(_ query: ReportQuery, after cursor: ReportCursor?, limit: Int) async throws
+        -> (rows: [ClickReportRow], next: ReportCursor?)
+    {
+        try await base.clickReportPage(query, after: cursor, limit: limit)
+    }
     func checkReachable() async throws { try await base.checkReachable() }
     func counts() async throws -> StoreCounts { try await base.counts() }
     func recentVisits(limit: Int) async throws -> [Visit] { try await base.recentVisits(limit: limit) }

@@ -84,8 +84,8 @@ struct CLI {
     }
 
     /// Starts `clickattr serve` on a port the system picks, and returns once it is listening.
-    func startServer() throws -> (process: Process, port: Int) {
-        let process = makeProcess(["serve", "--config", try writeConfig(port: 0)])
+    func startServer(extra: String = "") throws -> (process: Process, port: Int) {
+        let process = makeProcess(["serve", "--config", try writeConfig(port: 0, extra: extra)])
         let log = Pipe()
         process.standardOutput = FileHandle.nullDevice
         process.standardError = log
@@ -113,10 +113,10 @@ struct CLI {
     }
 
     /// Runs curl against a live server and returns its status line and headers.
-    static func curl(_ arguments: [String]) throws -> String {
+    static func curl(_ arguments: [String], headers: Bool = true) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["curl", "-s", "-i", "--max-time", "10"] + arguments
+        process.arguments = ["curl", "-s", "--max-time", "10"] + (headers ? ["-i"] : []) + arguments
         let out = Pipe()
         process.standardOutput = out
         try process.run()

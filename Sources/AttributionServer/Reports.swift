@@ -1,0 +1,61 @@
+import AttributionCore
+import AttributionStore
+
+/// The reports, shared by the command line and the API: the same rows, the same bytes.
+public enum Reports {
+    static let pageSize = 2_000
+    static let chunkBytes = 64 * 1024
+
+    /// The range and format of a report, as typed by a user (`--from 2026-11-28`, `?format=json`).
+    public struct Request: Sendable, Equatable {
+        public var query: ReportQuery
+        public var format: ReportFormat
+
+        /// One clear sentence for a bad date or format.
+        public init(from: String?, to: String?, format: String?, windowDays: Int) throws(UsageError) {
+            func time(_ text: String?, _ name: String) throws(UsageError) -> Int64? {
+                guard let text, !text.isEmpty else { return nil }
+                guard let value = Timestamp.parse(text) else {
+                    throw UsageError("\(name) '\(text)' is not an ISO 8601 date such as 2026-11-28 or 2026-11-28T10:00:00Z")
+                }
+                return value
+            }
+            let start = try time(from, "from")
+            let end = try time(to, "to")
+            if let start, let end, end <= start {
+                throw UsageError("to must be later than from (from is inclusive, to exclusive)")
+            }
+            guard let chosen = ReportFormat(rawValue: format ?? "csv") else {
+                throw UsageError("format '\(format ?? "")' is not one of csv, json, ndjson")
+            }
+            self.query = ReportQuery(from: start, to: end, windowMilliseconds: Int64(windowDays) * 86_400_000)
+            self.format = chosen
+        }
+    }
+
+    /// Streams `report clicks` page by page, handing `write` chunks of about 64 KiB; returns the row count.
+    @discardableResult
+    public static func clicks(
+        store: any Store, request: Request, write: (String) async throws -> Void
+    ) async throws -> Int {
+        let encoder = ReportEncoder(format: request.format, columns: ClickReportRow.columns)
+        var chunk = encoder.header()
+        var count = 0
+        var cursor: ReportCursor?
+        repeat {
+            let page = try await store.clickReportPage(request.query, after: cursor, limit: pageSize)
+            for row in page.rows {
+                chunk += encoder.row(row.cells, index: count)
+                count += 1
+                if chunk.utf8.count >= chunkBytes {
+                    try await write(chunk)
+                    chunk = ""
+                }
+            }
+            cursor = page.next
+        } while cursor != nil
+        chunk += encoder.footer(rowCount: count)
+        try await write(chunk)
+        return count
+    }
+}

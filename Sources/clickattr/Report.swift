@@ -1,0 +1,58 @@
+import AttributionServer
+import ArgumentParser
+import Foundation
+
+/// `clickattr report ...`
+struct Report: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Export attribution reports.", subcommands: [Clicks.self])
+
+    /// The options every report takes.
+    struct Options: ParsableArguments {
+        @OptionGroup var config: ConfigOption
+
+        @Option(help: "Click time from (inclusive), ISO 8601: 2026-11-28 or 2026-11-28T10:00:00Z.")
+        var from: String?
+
+        @Option(help: "Click time to (exclusive), ISO 8601.")
+        var to: String?
+
+        @Option(help: "csv, json or ndjson.")
+        var format: String = "csv"
+
+        @Option(help: "Write to this file instead of standard output.")
+        var output: String?
+
+        /// Opens the destination: standard output, or the file (created or truncated).
+        func destination() throws -> FileHandle {
+            guard let output else { return FileHandle.standardOutput }
+            guard FileManager.default.createFile(atPath: output, contents: nil),
+                let handle = FileHandle(forWritingAtPath: output)
+            else {
+                throw UsageError("cannot write '\(output)': check the folder exists and is writable")
+            }
+            return handle
+        }
+    }
+
+    /// `clickattr report clicks`
+    struct Clicks: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "One row per click event, joined with its visits and conversions.")
+
+        @OptionGroup var options: Options
+
+        func run() async throws {
+            let config = try options.config.load()
+            let request = try Reports.Request(
+                from: options.from, to: options.to, format: options.format, windowDays: config.attribution.windowDays)
+            let store = try makeStore(config: config)
+            try await store.migrate()
+            let output = try options.destination()
+            defer { try? output.close() }
+            try await Reports.clicks(store: store, request: request) { chunk in
+                try output.write(contentsOf: Data(chunk.utf8))
+            }
+        }
+    }
+}
