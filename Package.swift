@@ -61,6 +61,7 @@ let package = Package(
             name: "clickattr",
             dependencies: [
                 "AttributionServer",
+                "AttributionStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -28,13 +28,16 @@ public struct ClickReportRow: Sendable, Equatable {
     /// Sum of valued conversions per currency, in millionths, sorted by currency.
     public var conversionValues: [(currency: String?, micros: Int64)]
     public var status: Status
+    /// The route of the first human visit: the `slug` dimension of `report summary`, not a column here.
+    public var slug: String?
 
     public init(
         clickID: String, clickedAt: Int64, clickComponent: String?, productID: String?, trackingToken: String?,
         wabaID: String?, phoneNumberID: String?, firstVisitAt: Int64?, visits: Int, botVisits: Int,
         landingPageViewed: Bool, conversions: Int, conversionValues: [(currency: String?, micros: Int64)],
-        windowMilliseconds: Int64
+        windowMilliseconds: Int64, slug: String? = nil
     ) {
+        self.slug = slug
         self.clickID = clickID
         self.clickedAt = clickedAt
         self.clickComponent = clickComponent
@@ -59,14 +62,7 @@ public struct ClickReportRow: Sendable, Equatable {
     public var clickToVisitMilliseconds: Int64? { firstVisitAt.map { $0 - clickedAt } }
 
     /// `24.99` for one currency; `10.00 EUR; 5.00 USD` for several.
-    public var conversionValueText: String? {
-        switch conversionValues.count {
-        case 0: return nil
-        case 1: return Money.format(conversionValues[0].micros)
-        default:
-            return conversionValues.map { "\(Money.format($0.micros)) \($0.currency ?? "")" }.joined(separator: "; ")
-        }
-    }
+    public var conversionValueText: String? { Money.describe(conversionValues) }
 
     public var cells: [ReportCell] {
         [

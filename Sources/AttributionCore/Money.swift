@@ -55,6 +55,17 @@ public enum Money {
     }
 }
 
+extension Money {
+    /// Per-currency sums as a report shows them: `24.99` for one currency, `10.00 EUR; 5.00 USD` for several.
+    public static func describe(_ sums: [(currency: String?, micros: Int64)]) -> String? {
+        switch sums.count {
+        case 0: nil
+        case 1: format(sums[0].micros)
+        default: sums.map { "\(format($0.micros)) \($0.currency ?? "")" }.joined(separator: "; ")
+        }
+    }
+}
+
 extension Character {
     fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
 }

@@ -33,6 +33,39 @@ public enum Reports {
         }
     }
 
+    /// `--group-by` / `group_by`: a comma list of day, product_id, click_component, slug, waba_id.
+    public static func groupKeys(_ text: String?) throws(UsageError) -> [SummaryReport.Key] {
+        switch SummaryReport.keys(text) {
+        case .success(let keys): return keys
+        case .failure(let error):
+            let known = SummaryReport.Key.allCases.map(\.rawValue).joined(separator: ", ")
+            throw UsageError("group-by key '\(error.name)' is not one of \(known)")
+        }
+    }
+
+    /// `report summary`: every click of the range folded into its group, plus the orphan visits of the range.
+    @discardableResult
+    public static func summary(
+        store: any Store, request: Request, groupBy: [SummaryReport.Key], write: (String) async throws -> Void
+    ) async throws -> Int {
+        var summary = SummaryReport(keys: groupBy)
+        var cursor: ReportCursor?
+        repeat {
+            let page = try await store.clickReportPage(request.query, after: cursor, limit: pageSize)
+            for row in page.rows { summary.add(row) }
+            cursor = page.next
+        } while cursor != nil
+        for orphans in try await store.orphanVisitCounts(request.query) {
+            summary.addOrphanVisits(orphans.visits, visitedAt: orphans.dayStart, slug: orphans.slug)
+        }
+        let encoder = ReportEncoder(format: request.format, columns: summary.columns)
+        let rows = summary.rows
+        var text = encoder.header()
+        for (index, row) in rows.enumerated() { text += encoder.row(row, index: index) }
+        try await write(text + encoder.footer(rowCount: rows.count))
+        return rows.count
+    }
+
     /// Streams `report clicks` page by page, handing `write` chunks of about 64 KiB; returns the row count.
     @discardableResult
     public static func clicks(

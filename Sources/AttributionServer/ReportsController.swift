@@ -9,17 +9,33 @@ struct ReportsController {
     let windowDays: Int
 
     func addRoutes(to router: Router<AppRequestContext>) {
-        router.get("/api/v1/reports/clicks", use: clicks)
+        router.get("/api/v1/reports/clicks") { request, _ in
+            try respond(request) { store, report, _, write in
+                try await Reports.clicks(store: store, request: report, write: write)
+            }
+        }
+        router.get("/api/v1/reports/summary") { request, _ in
+            try respond(request) { store, report, groupBy, write in
+                try await Reports.summary(store: store, request: report, groupBy: groupBy, write: write)
+            }
+        }
     }
 
-    @Sendable func clicks(_ request: Request, context: AppRequestContext) async throws -> Response {
+    /// Checks the key and the parameters, then streams what `produce` writes.
+    private func respond(
+        _ request: Request,
+        produce: @escaping @Sendable (any Store, Reports.Request, [SummaryReport.Key], (String) async throws -> Void)
+            async throws -> Int
+    ) throws -> Response {
         guard keys.accepts(APIKeys.bearer(request.headers)) else { return APIKeys.unauthorized() }
         let parameters = request.uri.queryParameters
         let report: Reports.Request
+        let groupBy: [SummaryReport.Key]
         do {
             report = try Reports.Request(
                 from: parameters["from"].map(String.init), to: parameters["to"].map(String.init),
                 format: parameters["format"].map(String.init), windowDays: windowDays)
+            groupBy = try Reports.groupKeys(parameters["group_by"].map(String.init))
         } catch {
             return .json(.object(["error": .string(error.description)]), status: .badRequest)
         }
@@ -28,7 +44,7 @@ struct ReportsController {
             status: .ok,
             headers: [.contentType: report.format.contentType, .cacheControl: "no-store"],
             body: ResponseBody { writer in
-                try await Reports.clicks(store: store, request: report) { chunk in
+                _ = try await produce(store, report, groupBy) { chunk in
                     try await writer.write(ByteBuffer(string: chunk))
                 }
                 try await writer.finish(nil)

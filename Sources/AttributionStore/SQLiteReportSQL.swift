@@ -6,6 +6,8 @@ enum SQLiteReportSQL {
             c.waba_id, c.phone_number_id,
             (SELECT min(v.visited_at) FROM visits v WHERE v.click_id = c.click_id AND v.is_bot = 0) AS first_visit_at,
             (SELECT count(*) FROM visits v WHERE v.click_id = c.click_id AND v.is_bot = 0) AS visits,
+            (SELECT v.slug FROM visits v WHERE v.click_id = c.click_id AND v.is_bot = 0
+                ORDER BY v.visited_at, v.id LIMIT 1) AS slug,
             (SELECT count(*) FROM visits v WHERE v.click_id = c.click_id AND v.is_bot = 1) AS bot_visits,
             (EXISTS (SELECT 1 FROM user_actions l WHERE l.action_type = 'landing_page_view'
                         AND c.tracking_token IS NOT NULL AND l.tracking_token = c.tracking_token)
@@ -24,6 +26,16 @@ enum SQLiteReportSQL {
           AND (c.occurred_at > :afterTime OR (c.occurred_at = :afterTime AND c.id > :afterID))
         ORDER BY c.occurred_at, c.id
         LIMIT :limit
+        """
+
+/// Non-bot visits whose click id matches no click event, counted by day (UTC) and route.
+    static let orphanVisits = """
+        SELECT v.visited_at / 86400000 AS day, v.slug, count(*) AS visits
+        FROM visits v
+        WHERE v.is_bot = 0 AND v.click_id IS NOT NULL AND v.visited_at >= :from AND v.visited_at < :to
+          AND NOT EXISTS (SELECT 1 FROM user_actions c
+                          WHERE c.click_id = v.click_id AND c.action_type = 'marketing_messages_link_click')
+        GROUP BY day, v.slug
         """
 }
 

@@ -141,10 +141,21 @@ public final class SQLiteStore: Store {
                         visits: row["visits"], botVisits: row["bot_visits"],
                         landingPageViewed: row["landing_page_viewed"], conversions: row["conversions"],
                         conversionValues: ConversionValues.decode(row["conversion_values"]),
-                        windowMilliseconds: query.windowMilliseconds))
+                        windowMilliseconds: query.windowMilliseconds, slug: row["slug"]))
                 last = ReportCursor(clickedAt: clickedAt, id: row["id"])
             }
             return (rows, rows.count == limit ? last : nil)
+        }
+    }
+
+    public func orphanVisitCounts(_ query: ReportQuery) async throws -> [OrphanVisitCount] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: SQLiteReportSQL.orphanVisits,
+                arguments: ["from": query.from ?? Int64.min, "to": query.to ?? Int64.max]
+            ).map { row in
+                OrphanVisitCount(dayStart: (row["day"] as Int64) * 86_400_000, slug: row["slug"], visits: row["visits"])
+            }
         }
     }
 

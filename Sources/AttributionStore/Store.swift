@@ -16,6 +16,8 @@ public protocol Store: Sendable {
     /// One page of `report clicks`, in click time order, after `cursor`; `next` is nil on the last page.
     func clickReportPage(_ query: ReportQuery, after cursor: ReportCursor?, limit: Int) async throws
         -> (rows: [ClickReportRow], next: ReportCursor?)
+    /// Human visits whose click id matches no click event, by day and route, visited within the range.
+    func orphanVisitCounts(_ query: ReportQuery) async throws -> [OrphanVisitCount]
     /// Throws when the database cannot be reached or queried.
     func checkReachable() async throws
     /// How many rows each table holds.
@@ -111,4 +113,18 @@ public struct ReportQuery: Sendable, Equatable {
 public struct ReportCursor: Sendable, Equatable {
     public var clickedAt: Int64
     public var id: Int64
+}
+
+/// Orphan visits of one day and route.
+public struct OrphanVisitCount: Sendable, Equatable {
+    /// Midnight UTC of the day, in milliseconds since the epoch.
+    public var dayStart: Int64
+    public var slug: String?
+    public var visits: Int
+
+    public init(dayStart: Int64, slug: String?, visits: Int) {
+        self.dayStart = dayStart
+        self.slug = slug
+        self.visits = visits
+    }
 }

@@ -1,11 +1,12 @@
 import AttributionServer
 import ArgumentParser
+import AttributionStore
 import Foundation
 
 /// `clickattr report ...`
 struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Export attribution reports.", subcommands: [Clicks.self])
+        abstract: "Export attribution reports.", subcommands: [Clicks.self, Summary.self])
 
     /// The options every report takes.
     struct Options: ParsableArguments {
@@ -35,6 +36,41 @@ struct Report: AsyncParsableCommand {
         }
     }
 
+    /// Runs a report with the common options: config, range, format, output.
+    static func run(
+        _ options: Options,
+        produce: (any Store, Reports.Request, (String) async throws -> Void) async throws -> Int
+    ) async throws {
+        let config = try options.config.load()
+        let request = try Reports.Request(
+            from: options.from, to: options.to, format: options.format, windowDays: config.attribution.windowDays)
+        let store = try makeStore(config: config)
+        try await store.migrate()
+        let output = try options.destination()
+        defer { try? output.close() }
+        _ = try await produce(store, request) { chunk in
+            try output.write(contentsOf: Data(chunk.utf8))
+        }
+    }
+
+    /// `clickattr report summary`
+    struct Summary: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Clicks, visit and conversion rates and click-to-visit latency, in total or by group.")
+
+        @OptionGroup var options: Options
+
+        @Option(name: .customLong("group-by"), help: "Comma list of day, product_id, click_component, slug, waba_id.")
+        var groupBy: String?
+
+        func run() async throws {
+            let keys = try Reports.groupKeys(groupBy)
+            try await Report.run(options) { store, request, write in
+                try await Reports.summary(store: store, request: request, groupBy: keys, write: write)
+            }
+        }
+    }
+
     /// `clickattr report clicks`
     struct Clicks: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -43,15 +79,8 @@ struct Report: AsyncParsableCommand {
         @OptionGroup var options: Options
 
         func run() async throws {
-            let config = try options.config.load()
-            let request = try Reports.Request(
-                from: options.from, to: options.to, format: options.format, windowDays: config.attribution.windowDays)
-            let store = try makeStore(config: config)
-            try await store.migrate()
-            let output = try options.destination()
-            defer { try? output.close() }
-            try await Reports.clicks(store: store, request: request) { chunk in
-                try output.write(contentsOf: Data(chunk.utf8))
+            try await Report.run(options) { store, request, write in
+                try await Reports.clicks(store: store, request: request, write: write)
             }
         }
     }

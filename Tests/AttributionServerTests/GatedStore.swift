@@ -54,6 +54,9 @@ final class GatedStore: Store {
     {
         try await base.clickReportPage(query, after: cursor, limit: limit)
     }
+    func orphanVisitCounts(_ query: ReportQuery) async throws -> [OrphanVisitCount] {
+        try await base.orphanVisitCounts(query)
+    }
     func checkReachable() async throws { try await base.checkReachable() }
     func counts() async throws -> StoreCounts { try await base.counts() }
     func recentVisits(limit: Int) async throws -> [Visit] { try await base.recentVisits(limit: limit) }

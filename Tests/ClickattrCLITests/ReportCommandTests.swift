@@ -43,6 +43,18 @@ import Testing
         #expect(csv.contains(",1,0,"))
         #expect(csv.hasSuffix(",true,1,24.99,outside_window\r\n"))
 
+        for format in ["csv", "json"] {
+            let run = try cli.run(["report", "summary", "--config", config, "--format", format, "--group-by", "day,product_id"])
+            #expect(run.code == 0, "\(run.stderr)")
+            let fromAPI = try CLI.curl(
+                ["-H", "Authorization: Bearer cli-key", "\(base)/api/v1/reports/summary?format=\(format)&group_by=day,product_id"],
+                headers: false)
+            #expect(run.stdout == fromAPI)
+        }
+        let summary = try cli.run(["report", "summary", "--config", config])
+        #expect(summary.stdout.hasPrefix("clicks,visited_clicks,visit_rate,orphan_visits,bot_visits,p50_click_to_visit_ms"))
+        #expect(summary.stdout.hasSuffix("\r\n1,0,0,0,0,,,,1,1,24.99\r\n"))
+
         // The range filters on the click time.
         let empty = try cli.run(["report", "clicks", "--config", config, "--from", "2025-11-29"])
         #expect(empty.stdout == "click_id,clicked_at,click_component,product_id,tracking_token,waba_id,phone_number_id,first_visit_at,visits,bot_visits,click_to_visit_ms,landing_page_viewed,conversions,conversion_value,status\r\n")
@@ -51,10 +63,13 @@ import Testing
         #expect(try CLI.curl(["-H", "Authorization: Bearer cli-key", "\(base)/api/v1/reports/clicks?from=yesterday"]).hasPrefix("HTTP/1.1 400"))
     }
 
-    @Test(arguments: [["--from", "yesterday"], ["--format", "xml"], ["--from", "2026-11-28", "--to", "2026-11-27"]])
+    @Test(arguments: [
+        ["clicks", "--from", "yesterday"], ["clicks", "--format", "xml"], ["clicks", "--from", "2026-11-28", "--to", "2026-11-27"],
+        ["summary", "--group-by", "week"], ["clicks", "--output", "/nonexistent/dir/x.csv"],
+    ])
     func aBadReportOptionIsExitCode2(arguments: [String]) throws {
         let cli = try CLI()
-        let result = try cli.run(["report", "clicks", "--config", try cli.writeConfig()] + arguments)
+        let result = try cli.run(["report"] + arguments + ["--config", try cli.writeConfig()])
         #expect(result.code == 2)
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
     }
