@@ -62,7 +62,11 @@ public struct SummaryReport: Sendable {
             case .wabaID: row.wabaID
             }
         }
-        var totals = groups[group] ?? Totals()
+        // Mutated in place: taking the totals out would copy their histogram for every row.
+        Self.update(&groups[group, default: Totals()], with: row)
+    }
+
+    private static func update(_ totals: inout Totals, with row: ClickReportRow) {
         totals.clicks += 1
         totals.botVisits += row.botVisits
         if row.status == .visited, let latency = row.clickToVisitMilliseconds {
@@ -74,7 +78,6 @@ public struct SummaryReport: Sendable {
         for (currency, micros) in row.conversionValues {
             totals.values[currency, default: 0] += micros
         }
-        groups[group] = totals
     }
 
     /// Orphan visits count toward the group of their own day and slug; other keys are empty for them.
