@@ -54,11 +54,12 @@ func buildRouter(
         signature: WebhookSignature(appSecret: config.webhook.appSecret),
         ingestor: webhooks
     ).addRoutes(to: router, path: config.webhook.path)
+    let keys = APIKeys(config.api.keys)
     ConversionsController(
-        keys: APIKeys(config.api.keys), store: store,
+        keys: keys, store: store,
         windowMilliseconds: Int64(config.attribution.windowDays) * 86_400_000, now: now
     ).addRoutes(to: router)
-    ReportsController(keys: APIKeys(config.api.keys), store: store, windowDays: config.attribution.windowDays)
+    ReportsController(keys: keys, store: store, windowDays: config.attribution.windowDays)
         .addRoutes(to: router)
     LandingController(
         routes: Dictionary(

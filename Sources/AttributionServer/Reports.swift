@@ -49,12 +49,7 @@ public enum Reports {
         store: any Store, request: Request, groupBy: [SummaryReport.Key], write: (String) async throws -> Void
     ) async throws -> Int {
         var summary = SummaryReport(keys: groupBy)
-        var cursor: ReportCursor?
-        repeat {
-            let page = try await store.clickReportPage(request.query, after: cursor, limit: pageSize)
-            for row in page.rows { summary.add(row) }
-            cursor = page.next
-        } while cursor != nil
+        try await forEachClick(store: store, query: request.query) { summary.add($0) }
         for orphans in try await store.orphanVisitCounts(request.query) {
             summary.addOrphanVisits(orphans.visits, visitedAt: orphans.dayStart, slug: orphans.slug)
         }
@@ -74,21 +69,28 @@ public enum Reports {
         let encoder = ReportEncoder(format: request.format, columns: ClickReportRow.columns)
         var chunk = encoder.header()
         var count = 0
-        var cursor: ReportCursor?
-        repeat {
-            let page = try await store.clickReportPage(request.query, after: cursor, limit: pageSize)
-            for row in page.rows {
-                chunk += encoder.row(row.cells, index: count)
-                count += 1
-                if chunk.utf8.count >= chunkBytes {
-                    try await write(chunk)
-                    chunk = ""
-                }
+        try await forEachClick(store: store, query: request.query) { row in
+            chunk += encoder.row(row.cells, index: count)
+            count += 1
+            if chunk.utf8.count >= chunkBytes {
+                try await write(chunk)
+                chunk = ""
             }
-            cursor = page.next
-        } while cursor != nil
+        }
         chunk += encoder.footer(rowCount: count)
         try await write(chunk)
         return count
+    }
+
+    /// Every click row of the range, in click time order, read a page at a time so memory stays flat.
+    private static func forEachClick(
+        store: any Store, query: ReportQuery, _ body: (ClickReportRow) async throws -> Void
+    ) async throws {
+        var cursor: ReportCursor?
+        repeat {
+            let page = try await store.clickReportPage(query, after: cursor, limit: pageSize)
+            for row in page.rows { try await body(row) }
+            cursor = page.next
+        } while cursor != nil
     }
 }
