@@ -5,6 +5,15 @@ public struct ClickReportRow: Sendable, Equatable {
         case visited
         case clickedOnly = "clicked_only"
         case outsideWindow = "outside_window"
+
+        /// Clicked only without a person's visit; outside the window when that visit came later than the window.
+        public init(clickedAt: Int64, firstVisitAt: Int64?, windowMilliseconds: Int64) {
+            switch firstVisitAt {
+            case nil: self = .clickedOnly
+            case let first? where first - clickedAt > windowMilliseconds: self = .outsideWindow
+            default: self = .visited
+            }
+        }
     }
 
     public static let columns = [
@@ -51,11 +60,15 @@ public struct ClickReportRow: Sendable, Equatable {
         self.landingPageViewed = landingPageViewed
         self.conversions = conversions
         self.conversionValues = conversionValues
-        switch firstVisitAt {
-        case nil: status = .clickedOnly
-        case let first? where first - clickedAt > windowMilliseconds: status = .outsideWindow
-        default: status = .visited
-        }
+        self.status = Status(clickedAt: clickedAt, firstVisitAt: firstVisitAt, windowMilliseconds: windowMilliseconds)
+    }
+
+    /// The part of this row that `report summary` counts.
+    public var summaryClick: SummaryReport.Click {
+        SummaryReport.Click(
+            clickedAt: clickedAt, clickComponent: clickComponent, productID: productID, wabaID: wabaID, slug: slug,
+            firstVisitAt: firstVisitAt, botVisits: botVisits, conversions: conversions,
+            conversionValues: conversionValues, status: status)
     }
 
     /// `first_visit_at − clicked_at`; negative within the webhook's 1 s resolution or clock skew, never clamped.

@@ -30,10 +30,13 @@ public enum ReportFormat: String, Sendable, CaseIterable {
 public struct ReportEncoder: Sendable {
     public let format: ReportFormat
     public let columns: [String]
+    /// `"column":` for each column, written once rather than for every row.
+    private let jsonKeys: [String]
 
     public init(format: ReportFormat, columns: [String]) {
         self.format = format
         self.columns = columns
+        self.jsonKeys = columns.map { JSONValue.string($0).canonicalJSON() + ":" }
     }
 
     /// What comes before the first row.
@@ -49,7 +52,12 @@ public struct ReportEncoder: Sendable {
     public func row(_ cells: [ReportCell], index: Int) -> String {
         switch format {
         case .csv:
-            return cells.map(csvCell).joined(separator: ",") + "\r\n"
+            var line = ""
+            for (position, cell) in cells.enumerated() {
+                if position > 0 { line += "," }
+                line += csvCell(cell)
+            }
+            return line + "\r\n"
         case .json:
             return (index == 0 ? "\n" : ",\n") + jsonObject(cells)
         case .ndjson:
@@ -78,15 +86,17 @@ public struct ReportEncoder: Sendable {
         if neutralise, let first = value.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) {
             value = "'" + value
         }
-        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+        // Bytes, not characters: these are ASCII and never part of a longer UTF-8 sequence.
+        let needsQuotes = value.utf8.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
+        guard needsQuotes else { return value }
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     private func jsonObject(_ cells: [ReportCell]) -> String {
         var out = "{"
-        for (index, (column, cell)) in zip(columns, cells).enumerated() {
+        for (index, (key, cell)) in zip(jsonKeys, cells).enumerated() {
             if index > 0 { out += "," }
-            out += JSONValue.string(column).canonicalJSON() + ":"
+            out += key
             switch cell {
             case .text(let text): out += text.map { JSONValue.string($0).canonicalJSON() } ?? "null"
             case .number(let number): out += number.map(String.init) ?? "null"

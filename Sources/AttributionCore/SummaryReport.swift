@@ -32,6 +32,38 @@ public struct SummaryReport: Sendable {
         public let name: String
     }
 
+    /// What the summary counts of one click: its dimensions, its first human visit, bot visits and conversions.
+    public struct Click: Sendable {
+        public var clickedAt: Int64
+        public var clickComponent: String?
+        public var productID: String?
+        public var wabaID: String?
+        /// The route of the first human visit.
+        public var slug: String?
+        public var firstVisitAt: Int64?
+        public var botVisits: Int
+        public var conversions: Int
+        public var conversionValues: [(currency: String?, micros: Int64)]
+        public var status: ClickReportRow.Status
+
+        public init(
+            clickedAt: Int64, clickComponent: String?, productID: String?, wabaID: String?, slug: String?,
+            firstVisitAt: Int64?, botVisits: Int, conversions: Int,
+            conversionValues: [(currency: String?, micros: Int64)], status: ClickReportRow.Status
+        ) {
+            self.clickedAt = clickedAt
+            self.clickComponent = clickComponent
+            self.productID = productID
+            self.wabaID = wabaID
+            self.slug = slug
+            self.firstVisitAt = firstVisitAt
+            self.botVisits = botVisits
+            self.conversions = conversions
+            self.conversionValues = conversionValues
+            self.status = status
+        }
+    }
+
     private struct Totals {
         var clicks = 0
         var visitedClicks = 0
@@ -45,6 +77,8 @@ public struct SummaryReport: Sendable {
 
     public let keys: [Key]
     private var groups: [[String?]: Totals] = [:]
+    /// The last day formatted: clicks come in time order, so nearly every click reuses it.
+    private var lastDay: (number: Int64, label: String) = (.min, "")
 
     public init(keys: [Key]) {
         self.keys = keys
@@ -52,30 +86,36 @@ public struct SummaryReport: Sendable {
 
     public var columns: [String] { keys.map(\.rawValue) + Self.measureColumns }
 
-    public mutating func add(_ row: ClickReportRow) {
+    public mutating func add(_ click: Click) {
         let group = keys.map { key -> String? in
             switch key {
-            case .day: String(Timestamp.format(row.clickedAt).prefix(10))
-            case .productID: row.productID
-            case .clickComponent: row.clickComponent
-            case .slug: row.slug
-            case .wabaID: row.wabaID
+            case .day: dayLabel(click.clickedAt)
+            case .productID: click.productID
+            case .clickComponent: click.clickComponent
+            case .slug: click.slug
+            case .wabaID: click.wabaID
             }
         }
-        // Mutated in place: taking the totals out would copy their histogram for every row.
-        Self.update(&groups[group, default: Totals()], with: row)
+        // Mutated in place: taking the totals out would copy their histogram for every click.
+        Self.update(&groups[group, default: Totals()], with: click)
     }
 
-    private static func update(_ totals: inout Totals, with row: ClickReportRow) {
+    private mutating func dayLabel(_ milliseconds: Int64) -> String {
+        let number = milliseconds.floorDivided(by: 86_400_000).quotient
+        if number != lastDay.number { lastDay = (number, String(Timestamp.format(milliseconds).prefix(10))) }
+        return lastDay.label
+    }
+
+    private static func update(_ totals: inout Totals, with click: Click) {
         totals.clicks += 1
-        totals.botVisits += row.botVisits
-        if row.status == .visited, let latency = row.clickToVisitMilliseconds {
+        totals.botVisits += click.botVisits
+        if click.status == .visited, let first = click.firstVisitAt {
             totals.visitedClicks += 1
-            totals.latencies.add(latency)
+            totals.latencies.add(first - click.clickedAt)
         }
-        totals.conversions += row.conversions
-        if row.conversions > 0 { totals.convertedClicks += 1 }
-        for (currency, micros) in row.conversionValues {
+        totals.conversions += click.conversions
+        if click.conversions > 0 { totals.convertedClicks += 1 }
+        for (currency, micros) in click.conversionValues {
             totals.values[currency, default: 0] += micros
         }
     }
@@ -84,7 +124,7 @@ public struct SummaryReport: Sendable {
     public mutating func addOrphanVisits(_ count: Int, visitedAt: Int64, slug: String?) {
         let group = keys.map { key -> String? in
             switch key {
-            case .day: String(Timestamp.format(visitedAt).prefix(10))
+            case .day: dayLabel(visitedAt)
             case .slug: slug
             case .productID, .clickComponent, .wabaID: nil
             }

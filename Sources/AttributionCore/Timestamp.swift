@@ -1,14 +1,34 @@
 /// ISO 8601 times in UTC with milliseconds, to and from integer milliseconds since the Unix epoch.
 public enum Timestamp {
+    private static let template = Array("0000-00-00T00:00:00.000Z".utf8)
+
     /// `2026-11-28T10:00:00.000Z`.
     public static func format(_ milliseconds: Int64) -> String {
         let (days, msOfDay) = milliseconds.floorDivided(by: 86_400_000)
         let (year, month, day) = civil(fromDays: days)
-        let hours = msOfDay / 3_600_000
-        let minutes = msOfDay / 60_000 % 60
-        let seconds = msOfDay / 1000 % 60
-        let millis = msOfDay % 1000
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hours, 2)):\(pad(minutes, 2)):\(pad(seconds, 2)).\(pad(millis, 3))Z"
+        guard (0...9999).contains(year) else {
+            let time = format(msOfDay)  // a year of more or fewer than four digits: the slow way
+            return "\(year)-\(pad(month, 2))-\(pad(day, 2))" + time.dropFirst(10)
+        }
+        // Written byte by byte: reports format two times per click.
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            _ = buffer.initialize(from: template)
+            func put(_ value: Int64, at offset: Int, width: Int) {
+                var rest = value
+                for position in (offset..<offset + width).reversed() {
+                    buffer[position] = UInt8(truncatingIfNeeded: 0x30 + rest % 10)
+                    rest /= 10
+                }
+            }
+            put(year, at: 0, width: 4)
+            put(month, at: 5, width: 2)
+            put(day, at: 8, width: 2)
+            put(msOfDay / 3_600_000, at: 11, width: 2)
+            put(msOfDay / 60_000 % 60, at: 14, width: 2)
+            put(msOfDay / 1000 % 60, at: 17, width: 2)
+            put(msOfDay % 1000, at: 20, width: 3)
+            return 24
+        }
     }
 
     /// Reads `2026-11-28` (midnight UTC), `2026-11-28T10:00:00Z`, with optional fractional seconds and a
@@ -89,7 +109,7 @@ public enum Timestamp {
 
 extension Int64 {
     /// Division rounding toward negative infinity, with a non-negative remainder.
-    fileprivate func floorDivided(by divisor: Int64) -> (Int64, Int64) {
+    func floorDivided(by divisor: Int64) -> (quotient: Int64, remainder: Int64) {
         let quotient = self / divisor
         let remainder = self % divisor
         return remainder < 0 ? (quotient - 1, remainder + divisor) : (quotient, remainder)

@@ -48,11 +48,7 @@ public enum Reports {
     public static func summary(
         store: any Store, request: Request, groupBy: [SummaryReport.Key], write: (String) async throws -> Void
     ) async throws -> Int {
-        var summary = SummaryReport(keys: groupBy)
-        try await forEachClick(store: store, query: request.query) { summary.add($0) }
-        for orphans in try await store.orphanVisitCounts(request.query) {
-            summary.addOrphanVisits(orphans.visits, visitedAt: orphans.dayStart, slug: orphans.slug)
-        }
+        let summary = try await store.summary(request.query, groupBy: groupBy)
         let encoder = ReportEncoder(format: request.format, columns: summary.columns)
         let rows = summary.rows
         var text = encoder.header()

@@ -1,26 +1,32 @@
 /// The report joins, as SQLite runs them: correlated lookups on indexed click ids, one click at a time.
 enum SQLiteReportSQL {
-    /// Conversions count when they happen from 1 s before the click (the webhook's resolution) to the window's end.
+    /// A click's conversions, each as `CUR micros` (either part may be empty), `;`-separated: one index lookup,
+    /// counted and summed by `ConversionTally`. Conversions count when they happen from 1 s before the click
+    /// (the webhook's resolution) to the window's end.
+    private static let conversionsInWindow = """
+        (SELECT group_concat(ifnull(x.currency, '') || ' ' || ifnull(x.value_micros, ''), ';') FROM conversions x
+            WHERE x.click_id = c.click_id AND x.occurred_at BETWEEN c.occurred_at - 1000 AND c.occurred_at + :window)
+        """
+
+    /// The id of a click's first human visit, found in the covering index `visits_click_bot_time`.
+    private static let firstHumanVisitID = """
+        (SELECT v.id FROM visits v WHERE v.click_id = c.click_id AND v.is_bot = 0 ORDER BY v.visited_at, v.id LIMIT 1)
+        """
+
+    /// One page of `report clicks`: the clicks of the range after the cursor, each with its visits, landing page
+    /// view and conversions.
     static let clicks = """
         SELECT c.id, c.click_id, c.occurred_at AS clicked_at, c.click_component, c.product_id, c.tracking_token,
-            c.waba_id, c.phone_number_id,
-            (SELECT min(v.visited_at) FROM visits v WHERE v.click_id = c.click_id AND v.is_bot = 0) AS first_visit_at,
+            c.waba_id, c.phone_number_id, first.visited_at AS first_visit_at, first.slug,
             (SELECT count(*) FROM visits v WHERE v.click_id = c.click_id AND v.is_bot = 0) AS visits,
-            (SELECT v.slug FROM visits v WHERE v.click_id = c.click_id AND v.is_bot = 0
-                ORDER BY v.visited_at, v.id LIMIT 1) AS slug,
             (SELECT count(*) FROM visits v WHERE v.click_id = c.click_id AND v.is_bot = 1) AS bot_visits,
             (EXISTS (SELECT 1 FROM user_actions l WHERE l.action_type = 'landing_page_view'
                         AND c.tracking_token IS NOT NULL AND l.tracking_token = c.tracking_token)
              OR EXISTS (SELECT 1 FROM user_actions l WHERE l.action_type = 'landing_page_view'
                         AND l.click_id = c.click_id)) AS landing_page_viewed,
-            (SELECT count(*) FROM conversions x WHERE x.click_id = c.click_id
-                AND x.occurred_at BETWEEN c.occurred_at - 1000 AND c.occurred_at + :window) AS conversions,
-            (SELECT group_concat(ifnull(currency, '') || ' ' || total, ';') FROM (
-                SELECT x.currency, sum(x.value_micros) AS total FROM conversions x
-                WHERE x.click_id = c.click_id AND x.value_micros IS NOT NULL
-                  AND x.occurred_at BETWEEN c.occurred_at - 1000 AND c.occurred_at + :window
-                GROUP BY x.currency ORDER BY x.currency)) AS conversion_values
+            \(conversionsInWindow) AS conversions
         FROM user_actions c
+        LEFT JOIN visits first ON first.id = \(firstHumanVisitID)
         WHERE c.action_type = 'marketing_messages_link_click' AND c.click_id IS NOT NULL
           AND c.occurred_at >= :from AND c.occurred_at < :to
           AND (c.occurred_at > :afterTime OR (c.occurred_at = :afterTime AND c.id > :afterID))
@@ -28,7 +34,20 @@ enum SQLiteReportSQL {
         LIMIT :limit
         """
 
-/// Non-bot visits whose click id matches no click event, counted by day (UTC) and route.
+    /// What `report summary` needs of each click, with as few lookups as it can.
+    /// Columns in order: clicked_at, click_component, product_id, waba_id, first_visit_at, slug, bot_visits,
+    /// conversions.
+    static let summaryClicks = """
+        SELECT c.occurred_at, c.click_component, c.product_id, c.waba_id, first.visited_at, first.slug,
+            (SELECT count(*) FROM visits v WHERE v.click_id = c.click_id AND v.is_bot = 1),
+            \(conversionsInWindow)
+        FROM user_actions c
+        LEFT JOIN visits first ON first.id = \(firstHumanVisitID)
+        WHERE c.action_type = 'marketing_messages_link_click' AND c.click_id IS NOT NULL
+          AND c.occurred_at >= :from AND c.occurred_at < :to
+        """
+
+    /// Non-bot visits whose click id matches no click event, counted by day (UTC) and route.
     static let orphanVisits = """
         SELECT v.visited_at / 86400000 AS day, v.slug, count(*) AS visits
         FROM visits v
@@ -39,14 +58,21 @@ enum SQLiteReportSQL {
         """
 }
 
-/// Per-currency sums as the report query hands them over: `CUR micros;CUR micros`.
-enum ConversionValues {
-    static func decode(_ text: String?) -> [(currency: String?, micros: Int64)] {
-        guard let text, !text.isEmpty else { return [] }
-        return text.split(separator: ";").compactMap { pair in
-            let parts = pair.split(separator: " ", omittingEmptySubsequences: false)
-            guard parts.count == 2, let micros = Int64(parts[1]) else { return nil }
-            return (parts[0].isEmpty ? nil : String(parts[0]), micros)
+/// A click's conversions as the report queries hand them over (`CUR micros;CUR micros`, parts may be empty):
+/// how many, and the sum of the valued ones per currency, sorted by currency.
+struct ConversionTally {
+    var count = 0
+    var values: [(currency: String?, micros: Int64)] = []
+
+    init(_ text: String?) {
+        guard let text, !text.isEmpty else { return }
+        var sums: [String: Int64] = [:]
+        for item in text.split(separator: ";", omittingEmptySubsequences: false) {
+            count += 1
+            let parts = item.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, let micros = Int64(parts[1]) else { continue }
+            sums[String(parts[0]), default: 0] += micros
         }
+        values = sums.sorted { $0.key < $1.key }.map { (currency: $0.key.isEmpty ? nil : $0.key, micros: $0.value) }
     }
 }

@@ -132,31 +132,56 @@ public final class SQLiteStore: Store {
             ]
             let cursorRows = try Row.fetchCursor(db, sql: SQLiteReportSQL.clicks, arguments: arguments)
             while let row = try cursorRows.next() {
-                let clickedAt: Int64 = row["clicked_at"]
+                // By position, in the order of `SQLiteReportSQL.clicks`: names would be looked up for every row.
+                let clickedAt: Int64 = row[2]
+                let conversions = ConversionTally(row[13])
                 rows.append(
                     ClickReportRow(
-                        clickID: row["click_id"], clickedAt: clickedAt, clickComponent: row["click_component"],
-                        productID: row["product_id"], trackingToken: row["tracking_token"], wabaID: row["waba_id"],
-                        phoneNumberID: row["phone_number_id"], firstVisitAt: row["first_visit_at"],
-                        visits: row["visits"], botVisits: row["bot_visits"],
-                        landingPageViewed: row["landing_page_viewed"], conversions: row["conversions"],
-                        conversionValues: ConversionValues.decode(row["conversion_values"]),
-                        windowMilliseconds: query.windowMilliseconds, slug: row["slug"]))
-                last = ReportCursor(clickedAt: clickedAt, id: row["id"])
+                        clickID: row[1], clickedAt: clickedAt, clickComponent: row[3], productID: row[4],
+                        trackingToken: row[5], wabaID: row[6], phoneNumberID: row[7], firstVisitAt: row[8],
+                        visits: row[10], botVisits: row[11], landingPageViewed: row[12], conversions: conversions.count,
+                        conversionValues: conversions.values, windowMilliseconds: query.windowMilliseconds,
+                        slug: row[9]))
+                last = ReportCursor(clickedAt: clickedAt, id: row[0])
             }
             return (rows, rows.count == limit ? last : nil)
         }
     }
 
-    public func orphanVisitCounts(_ query: ReportQuery) async throws -> [OrphanVisitCount] {
-        try await pool.read { db in
-            try Row.fetchAll(
-                db, sql: SQLiteReportSQL.orphanVisits,
-                arguments: ["from": query.from ?? Int64.min, "to": query.to ?? Int64.max]
-            ).map { row in
-                OrphanVisitCount(dayStart: (row["day"] as Int64) * 86_400_000, slug: row["slug"], visits: row["visits"])
+    /// The orphan visits are counted on a second connection while the clicks are folded.
+    public func summary(_ query: ReportQuery, groupBy keys: [SummaryReport.Key]) async throws -> SummaryReport {
+        let range: StatementArguments = ["from": query.from ?? Int64.min, "to": query.to ?? Int64.max]
+        async let orphans = pool.read { db in
+            try Row.fetchAll(db, sql: SQLiteReportSQL.orphanVisits, arguments: range).map { row in
+                (day: row["day"] as Int64, slug: row["slug"] as String?, visits: row["visits"] as Int)
             }
         }
+        // A dimension not grouped by is not read.
+        let reads = Set(keys)
+        var summary = try await pool.read { db in
+            var summary = SummaryReport(keys: keys)
+            let clicks = try Row.fetchCursor(
+                db, sql: SQLiteReportSQL.summaryClicks, arguments: range + ["window": query.windowMilliseconds])
+            while let row = try clicks.next() {
+                let clickedAt: Int64 = row[0]
+                let firstVisitAt: Int64? = row[4]
+                let conversions = ConversionTally(row[7])
+                summary.add(
+                    SummaryReport.Click(
+                        clickedAt: clickedAt, clickComponent: reads.contains(.clickComponent) ? row[1] : nil,
+                        productID: reads.contains(.productID) ? row[2] : nil, wabaID: reads.contains(.wabaID) ? row[3] : nil,
+                        slug: reads.contains(.slug) ? row[5] : nil, firstVisitAt: firstVisitAt, botVisits: row[6],
+                        conversions: conversions.count, conversionValues: conversions.values,
+                        status: ClickReportRow.Status(
+                            clickedAt: clickedAt, firstVisitAt: firstVisitAt,
+                            windowMilliseconds: query.windowMilliseconds)))
+            }
+            return summary
+        }
+        for orphan in try await orphans {
+            summary.addOrphanVisits(orphan.visits, visitedAt: orphan.day * 86_400_000, slug: orphan.slug)
+        }
+        return summary
     }
 
     public func checkReachable() async throws {

@@ -16,8 +16,9 @@ public protocol Store: Sendable {
     /// One page of `report clicks`, in click time order, after `cursor`; `next` is nil on the last page.
     func clickReportPage(_ query: ReportQuery, after cursor: ReportCursor?, limit: Int) async throws
         -> (rows: [ClickReportRow], next: ReportCursor?)
-    /// Human visits whose click id matches no click event, by day and route, visited within the range.
-    func orphanVisitCounts(_ query: ReportQuery) async throws -> [OrphanVisitCount]
+    /// `report summary`: every click of the range counted into its group, and the human visits of the range whose
+    /// click id matches no click event (orphans) into the group of their day and route.
+    func summary(_ query: ReportQuery, groupBy keys: [SummaryReport.Key]) async throws -> SummaryReport
     /// Throws when the database cannot be reached or queried.
     func checkReachable() async throws
     /// How many rows each table holds.
@@ -113,18 +114,4 @@ public struct ReportQuery: Sendable, Equatable {
 public struct ReportCursor: Sendable, Equatable {
     public var clickedAt: Int64
     public var id: Int64
-}
-
-/// Orphan visits of one day and route.
-public struct OrphanVisitCount: Sendable, Equatable {
-    /// Midnight UTC of the day, in milliseconds since the epoch.
-    public var dayStart: Int64
-    public var slug: String?
-    public var visits: Int
-
-    public init(dayStart: Int64, slug: String?, visits: Int) {
-        self.dayStart = dayStart
-        self.slug = slug
-        self.visits = visits
-    }
 }

@@ -46,10 +46,14 @@ import Testing
     }
 
     static func fill(_ report: inout SummaryReport) {
-        report.add(row("a", at: t, product: "p1", visitAfter: 1_000, conversions: 1, values: [("EUR", 10_000_000)]))
-        report.add(row("b", at: t + 60_000, product: "p1", visitAfter: 3_000))
-        report.add(row("c", at: t + 120_000, product: "p2", visitAfter: nil))
-        report.add(row("d", at: t + day, product: "p2", visitAfter: 8 * day, conversions: 2, values: [("EUR", 5_500_000)]))
+        for row in [
+            row("a", at: t, product: "p1", visitAfter: 1_000, conversions: 1, values: [("EUR", 10_000_000)]),
+            row("b", at: t + 60_000, product: "p1", visitAfter: 3_000),
+            row("c", at: t + 120_000, product: "p2", visitAfter: nil),
+            row("d", at: t + day, product: "p2", visitAfter: 8 * day, conversions: 2, values: [("EUR", 5_500_000)]),
+        ] {
+            report.add(row.summaryClick)
+        }
         report.addOrphanVisits(4, visitedAt: t, slug: "summer")
     }
 

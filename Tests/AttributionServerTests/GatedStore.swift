@@ -54,8 +54,8 @@ final class GatedStore: Store {
     {
         try await base.clickReportPage(query, after: cursor, limit: limit)
     }
-    func orphanVisitCounts(_ query: ReportQuery) async throws -> [OrphanVisitCount] {
-        try await base.orphanVisitCounts(query)
+    func summary(_ query: ReportQuery, groupBy keys: [SummaryReport.Key]) async throws -> SummaryReport {
+        try await base.summary(query, groupBy: keys)
     }
     func checkReachable() async throws { try await base.checkReachable() }
     func counts() async throws -> StoreCounts { try await base.counts() }

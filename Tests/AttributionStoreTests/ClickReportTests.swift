@@ -136,4 +136,30 @@ import Testing
         let paged = try await Self.rows(store, pageSize: 2)
         #expect(paged == (try await Self.rows(store)))
     }
+
+    /// The summary has its own, leaner query: it must count exactly what the clicks report shows.
+    @Test(arguments: StoreKind.allCases)
+    func summaryCountsWhatTheClicksReportShows(kind: StoreKind) async throws {
+        let store = try kind.open().store
+        try await Self.scenario(store)
+        for (from, to) in [(nil, nil), (Self.t, Self.t + Self.day), (Self.t + 1_000, nil)] as [(Int64?, Int64?)] {
+            let query = ReportQuery(from: from, to: to, windowMilliseconds: Self.window)
+            for keys in [[], [.day], [.slug, .productID], SummaryReport.Key.allCases] as [[SummaryReport.Key]] {
+                var expected = SummaryReport(keys: keys)
+                for row in try await Self.rows(store, from: from, to: to).values.sorted(by: { $0.clickedAt < $1.clickedAt }) {
+                    expected.add(row.summaryClick)
+                }
+                if from == nil || from! <= Self.t {
+                    expected.addOrphanVisits(1, visitedAt: Self.t, slug: "s")  // the visit of click id "nobody"
+                }
+                let summary = try await store.summary(query, groupBy: keys)
+                #expect(summary.rows == expected.rows, "from \(String(describing: from)), keys \(keys)")
+            }
+        }
+        let totals = try await store.summary(ReportQuery(from: nil, to: nil, windowMilliseconds: Self.window), groupBy: [])
+        // 7 clicks, 3 visited (A, B, F; E is outside the window), 1 orphan, 3 bot visits, 5 conversions.
+        #expect(Array(totals.rows[0].prefix(5)) == [.number(7), .number(3), .ratio(3.0 / 7), .number(1), .number(3)])
+        #expect(totals.rows[0][8] == .number(5))
+        #expect(totals.rows[0][10] == .text("35.00 EUR; 5.00 USD"))
+    }
 }
