@@ -35,6 +35,7 @@ import Testing
         #expect(Timestamp.format(0) == "1970-01-01T00:00:00.000Z")
         #expect(Timestamp.format(951_782_400_123) == "2000-02-29T00:00:00.123Z")
         #expect(Timestamp.format(-1) == "1969-12-31T23:59:59.999Z")
+        #expect(Timestamp.format(253_402_300_800_000) == "10000-01-01T00:00:00.000Z")  // five digits: the slow way
     }
 
     @Test func parsesDatesAndTimes() {
