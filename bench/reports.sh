@@ -68,8 +68,11 @@ run() { # label, arguments...
     shift
     /usr/bin/time -f "%e %M" -o "$work/time" "$binary" report "$@" --config "$work/clickattr.yaml" --output "$work/out" 
     read -r seconds kilobytes < "$work/time"
+    local rows
+    rows=$(wc -l < "$work/out")
+    [ "$(head -c 1 "$work/out")" = "{" ] || rows=$((rows - 1))  # CSV has a header line; NDJSON has none
     printf '%-44s %7.2f s   peak memory %6.1f MB   %s rows\n' "$label" "$seconds" "$(echo "$kilobytes / 1024" | bc -l)" \
-        "$(( $(wc -l < "$work/out") - 1 ))"
+        "$rows"
 }
 run "report summary" summary
 run "report summary --group-by day,product_id" summary --group-by day,product_id
