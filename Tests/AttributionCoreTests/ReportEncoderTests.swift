@@ -54,4 +54,82 @@ import Testing
         #expect((try JSONSerialization.jsonObject(with: Data(Self.encode(.json, []).utf8)) as? [Any])?.isEmpty == true)
         #expect(Self.encode(.ndjson, []).isEmpty)
     }
+
+    /// Reads RFC 4180 back: quoted fields with doubled quotes, commas and line breaks inside, CRLF between records.
+    static func parseCSV(_ text: String) -> [[String]] {
+        var records: [[String]] = []
+        var record: [String] = []
+        var field = ""
+        var quoted = false
+        var characters = Array(text.unicodeScalars)[...]
+        while let scalar = characters.popFirst() {
+            switch (quoted, scalar) {
+            case (true, "\""):
+                if characters.first == "\"" { field.unicodeScalars.append(characters.removeFirst()) } else { quoted = false }
+            case (true, _): field.unicodeScalars.append(scalar)
+            case (false, "\""): quoted = true
+            case (false, ","): record.append(field); field = ""
+            case (false, "\r") where characters.first == "\n":
+                characters.removeFirst()
+                record.append(field)
+                records.append(record)
+                (record, field) = ([], "")
+            default: field.unicodeScalars.append(scalar)
+            }
+        }
+        return records
+    }
+
+    @Test func everyFormatCarriesTheSameValues() throws {
+        var rows: [ClickReportRow] = []
+        for (index, text) in ["plain", "caf\u{E9} \u{1F600}", "a,b", "say \"hi\"", "two\r\nlines", "=1+2", "+3", "-4", "@x", "\tt", ""]
+            .enumerated()
+        {
+            rows.append(
+                ClickReportRow(
+                    clickID: "id-\(index)", clickedAt: 1_764_331_200_000 + Int64(index), clickComponent: text,
+                    productID: index % 2 == 0 ? nil : text, trackingToken: text, wabaID: "w", phoneNumberID: nil,
+                    firstVisitAt: index % 3 == 0 ? nil : 1_764_331_200_500, visits: index, botVisits: 1,
+                    landingPageViewed: index % 2 == 0, conversions: index,
+                    conversionValues: index % 4 == 0 ? [] : [("EUR", Int64(index) * 1_250_000)],
+                    windowMilliseconds: 86_400_000))
+        }
+        let csv = Self.parseCSV(Self.encode(.csv, rows))
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(Self.encode(.json, rows).utf8)) as? [[String: Any]])
+        let ndjson = try Self.encode(.ndjson, rows).split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        #expect(csv.count == rows.count + 1 && json.count == rows.count && ndjson.count == rows.count)
+        #expect(csv[0] == ClickReportRow.columns)
+        for (index, row) in rows.enumerated() {
+            for (column, cell) in zip(ClickReportRow.columns, row.cells) {
+                let csvText = csv[index + 1][ClickReportRow.columns.firstIndex(of: column)!]
+                let expected: Any?
+                switch cell {
+                case .text(let text):
+                    expected = text
+                    // Only the neutralising apostrophe may differ, and only before a formula character.
+                    let unneutralised = csvText.hasPrefix("'") ? String(csvText.dropFirst()) : csvText
+                    #expect(unneutralised == (text ?? ""), "\(column) of row \(index)")
+                    let formula = text?.unicodeScalars.first.map { "=+-@\t\r".unicodeScalars.contains($0) } ?? false
+                    #expect(csvText.hasPrefix("'") == formula, "\(column) of row \(index)")
+                case .number(let number): expected = number; #expect(csvText == (number.map(String.init) ?? ""))
+                case .time(let time): expected = time.map(Timestamp.format); #expect(csvText == ((expected as? String) ?? ""))
+                case .bool(let flag): expected = flag; #expect(csvText == String(flag))
+                case .ratio: Issue.record("click rows have no ratio"); continue
+                }
+                for object in [json[index], ndjson[index]] {
+                    let value = object[column]
+                    switch expected {
+                    case nil: #expect(value is NSNull, "\(column) of row \(index)")
+                    case let text as String: #expect(value as? String == text, "\(column) of row \(index)")
+                    case let number as Int64: #expect((value as? NSNumber)?.int64Value == number)
+                    case let flag as Bool: #expect(value as? Bool == flag)
+                    default: Issue.record("unexpected value \(String(describing: expected))")
+                    }
+                }
+            }
+        }
+    }
 }
