@@ -61,39 +61,43 @@ public struct BotClassifier: Sendable {
     ]
 
     /// The markers as bytes: this runs on every visit, and Foundation's `String.contains` was its cost.
-    private let markerBytes: [(marker: [UInt8], reason: String)]
+    private let markerBytes: [[UInt8]]
+    /// For each byte value, the markers that start with it (by position in `markers`), so one pass over the
+    /// user agent compares each byte with a few markers rather than with all of them.
+    private let markersByFirstByte: [[Int]]
 
     public init() {
-        markerBytes = Self.markers.map { (Array($0.marker.utf8), $0.reason) }
+        markerBytes = Self.markers.map { Array($0.marker.utf8) }
+        var table = [[Int]](repeating: [], count: 256)
+        for (index, marker) in markerBytes.enumerated() { table[Int(marker[0])].append(index) }
+        markersByFirstByte = table
     }
 
     /// The reason a request looks automated, or nil for a person. `method` HEAD is never a person's tap.
     public func botReason(userAgent: String?, method: String = "GET") -> String? {
         if method == "HEAD" { return "head_request" }
-        guard let userAgent, !userAgent.allSatisfy(\.isWhitespace) else { return "empty_user_agent" }
+        guard let userAgent, !userAgent.unicodeScalars.allSatisfy(\.properties.isWhitespace) else {
+            return "empty_user_agent"
+        }
         let lowered = Array(userAgent.utf8).map { byte in
             byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
         }
         // WhatsApp's preview fetcher sends a bare "WhatsApp/2.x.y" agent, unlike its in-app browser.
         if lowered.starts(with: "whatsapp/".utf8) { return "whatsapp_preview" }
-        for (marker, reason) in markerBytes where Self.contains(lowered, marker) {
-            return reason
+        // Of all markers present, the one listed first decides, wherever it occurs.
+        var found = Int.max
+        for start in lowered.indices {
+            for index in markersByFirstByte[Int(lowered[start])] where index < found {
+                if Self.matches(lowered, at: start, markerBytes[index]) { found = index }
+            }
         }
-        return nil
+        return found == Int.max ? nil : Self.markers[found].reason
     }
 
-    private static func contains(_ text: [UInt8], _ marker: [UInt8]) -> Bool {
-        guard let first = marker.first, text.count >= marker.count else { return false }
-        var start = 0
-        let last = text.count - marker.count
-        while start <= last {
-            if text[start] == first {
-                var offset = 1
-                while offset < marker.count && text[start + offset] == marker[offset] { offset += 1 }
-                if offset == marker.count { return true }
-            }
-            start += 1
-        }
-        return false
+    private static func matches(_ text: [UInt8], at start: Int, _ marker: [UInt8]) -> Bool {
+        guard text.count - start >= marker.count else { return false }
+        var offset = 1
+        while offset < marker.count && text[start + offset] == marker[offset] { offset += 1 }
+        return offset == marker.count
     }
 }

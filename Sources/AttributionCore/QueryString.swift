@@ -12,6 +12,9 @@ public enum QueryString {
 
     /// Percent-decoding with `+` as space; malformed escapes are kept literally and invalid UTF-8 is replaced.
     public static func decode(_ text: Substring) -> String {
+        if !text.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) {
+            return String(text)  // nothing to decode: most click ids
+        }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count)
         var iterator = Array(text.utf8)[...]
@@ -32,6 +35,7 @@ public enum QueryString {
 
     /// Re-encodes a raw query component so that only URL-safe ASCII remains; meaning is unchanged.
     public static func sanitize(_ raw: Substring) -> String {
+        if raw.utf8.allSatisfy(isAllowed) { return String(raw) }  // nothing to re-encode: most queries
         let bytes = Array(raw.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)

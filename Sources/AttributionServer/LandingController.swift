@@ -33,11 +33,12 @@ struct LandingController {
         let query = QueryString.parse(Substring(request.uri.query ?? ""))
         let clickIDs = ClickID.extract(from: query, parameters: clickIDParameters)
         let knownVisitor = VisitorCookie.read(request.headers)
-        let visitorID = knownVisitor ?? VisitorCookie.newID()
+        let visitedAt = now()
+        let visitorID = knownVisitor ?? VisitorCookie.newID(now: visitedAt)
         let userAgent = request.headers[.userAgent]
 
         let visit = Visit(
-            visitedAt: now(), method: request.method.rawValue, path: Self.bounded(path, Self.maximumPathBytes),
+            visitedAt: visitedAt, method: request.method.rawValue, path: Self.bounded(path, Self.maximumPathBytes),
             slug: target?.route.slug, clickID: clickIDs.primary, clickParameters: clickIDs.all,
             clickIDProblem: clickIDs.problem, visitorID: visitorID,
             userAgent: userAgent.map { Self.bounded($0, Self.maximumHeaderBytes) },

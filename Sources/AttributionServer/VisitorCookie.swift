@@ -29,11 +29,15 @@ enum VisitorCookie {
             }
     }
 
-    /// 128 random bits, URL-safe.
-    static func newID() -> String {
-        // Two 64-bit draws rather than sixteen byte draws: each draw is a system call.
+    /// 32 hex digits: the issue time in milliseconds (48 bits) then 80 random bits, like a UUIDv7. Ids issued
+    /// in time order land at the end of the `visits(visitor_id)` index instead of on a random page of it, so a
+    /// group commit writes a few index pages rather than one per new visitor.
+    static func newID(now milliseconds: Int64) -> String {
+        // Two 64-bit draws rather than ten byte draws: each draw is a system call.
         var generator = SystemRandomNumberGenerator()
-        let bits: (UInt64, UInt64) = (generator.next(), generator.next())
+        let random: (UInt64, UInt64) = (generator.next(), generator.next())
+        let time = UInt64(clamping: milliseconds) & 0xFFFF_FFFF_FFFF
+        let bits = ((time << 16 | random.0 >> 48).bigEndian, (random.0 << 16 | random.1 >> 48).bigEndian)
         return withUnsafeBytes(of: bits) { Hex.encode($0) }
     }
 
