@@ -163,6 +163,26 @@ import Testing
         #expect(try await service.store.recentVisits(limit: 1).first?.visitorID == "0123456789abcdef0123456789abcdef")
     }
 
+    /// New visitor ids start with their issue time, so each lands at the end of the visitor index.
+    @Test func newVisitorIDsAreIssuedInTimeOrder() async throws {
+        let service = try TestService()
+        let ids = try await service.test { client in
+            var ids: [String] = []
+            for _ in 0..<5 {
+                try await client.execute(uri: "/summer-sale?click_id=c", method: .get) { response in
+                    let cookie = try #require(response.headers[.setCookie])
+                    ids.append(String(cookie.dropFirst("ca_vid=".count).prefix { $0 != ";" }))
+                }
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            return ids
+        }
+        #expect(ids == ids.sorted() && Set(ids).count == ids.count)
+        #expect(ids.allSatisfy { $0.count == 32 && $0.allSatisfy(\.isHexDigit) })
+        let issuedAt = try #require(Int64(ids[0].prefix(12), radix: 16))
+        #expect(abs(issuedAt - Int64(Date().timeIntervalSince1970 * 1000)) < 60_000)
+    }
+
     @Test func crawlersAndPreviewsAreRecordedButFlagged() async throws {
         let service = try TestService()
         let agents = [
