@@ -12,7 +12,8 @@ public enum ClickID {
     public static func validate(_ value: String) -> Result<String, Problem> {
         if value.isEmpty { return .failure(.empty) }
         if value.utf8.count > maximumBytes { return .failure(.tooLong) }
-        if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        // The control characters (general category Cc) are exactly C0, DEL and C1.
+        if value.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
             return .failure(.controlCharacters)
         }
         return .success(value)
