@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The landing hot path, side by side on 127.0.0.1 with wrk:
 #   (a) clickattr, release build, recording every visit (SQLite, WAL, synchronous=FULL, group commit);
-#   (b) nginx `return 302` with an access_log that records the click id (the do-it-yourself alternative).
+#   (b) nginx `return 302` with an access_log that records the click id (the do-it-yourself alternative);
+#   (c) clickattr's /healthz, which parses and stores nothing: the framework's ceiling on this machine.
 # Prints requests/s and p50/p99 latency of each, the ratio a/b, clickattr's peak resident memory, and
 # checks that the visits stored equal the 302 answers wrk counted.
 # Usage: bench/landing.sh            (CONNECTIONS=64 DURATION=10s THREADS=2 by default)
@@ -115,6 +116,8 @@ server_pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$CLICKATTR_PORT/readyz" >/dev/null && break; sleep 0.1; done
 warm=$(run_wrk "http://127.0.0.1:$CLICKATTR_PORT/bench" 2s)
 clickattr_out=$(run_wrk "http://127.0.0.1:$CLICKATTR_PORT/bench" "$DURATION")
+# (c) the same server's /healthz: the framework's own ceiling on this machine, with nothing to parse or store.
+health_out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$CLICKATTR_PORT/healthz")
 peak_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$server_pid/status")
 kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=""
 
@@ -128,7 +131,15 @@ printf '%-34s %12.0f %10.2f %10.2f\n' "(a) clickattr, every visit stored" "$a_rp
     "$(echo "$(field P50_US "$clickattr_out") / 1000" | bc -l)" "$(echo "$(field P99_US "$clickattr_out") / 1000" | bc -l)"
 printf '%-34s %12.0f %10.2f %10.2f\n' "(b) nginx return 302 + access_log" "$b_rps" \
     "$(echo "$(field P50_US "$nginx_out") / 1000" | bc -l)" "$(echo "$(field P99_US "$nginx_out") / 1000" | bc -l)"
-printf 'ratio a/b: %.2f\n' "$(echo "$a_rps / $b_rps" | bc -l)"
+c_rps=$(rps "$health_out")
+percentile_ms() { # 50%|99%, wrk output with --latency -> milliseconds
+    awk -v p="$1" '$1 == p { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
+        print (u == "us" ? v / 1000 : (u == "s" ? v * 1000 : v)) }' <<<"$2"
+}
+printf '%-34s %12.0f %10.2f %10.2f\n' "(c) clickattr GET /healthz" "$c_rps" \
+    "$(percentile_ms 50% "$health_out")" "$(percentile_ms 99% "$health_out")"
+printf 'ratio a/b: %.2f   framework ceiling c/b: %.2f   a/c: %.2f\n' "$(echo "$a_rps / $b_rps" | bc -l)" \
+    "$(echo "$c_rps / $b_rps" | bc -l)" "$(echo "$a_rps / $c_rps" | bc -l)"
 printf 'clickattr peak resident memory: %.1f MB\n' "$(echo "$peak_kb / 1024" | bc -l)"
 printf 'nginx access log lines: %d\n' "$nginx_logged"
 printf 'clickattr 302 answers (warm-up + run): %d, visits stored: %d\n' "$answered" "$stored"
