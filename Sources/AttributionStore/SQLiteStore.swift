@@ -51,13 +51,20 @@ public final class SQLiteStore: Store {
                 let deliveryID: Int64 = row["id"]
                 let receipts: Int = row["receipts"]
                 var stored = 0
+                var insert = RawInsert(storeAction, in: db)
                 for action in delivery.actions {
-                    try storeAction.execute(arguments: [
-                        action.key, deliveryID, action.actionType, action.occurredAt, delivery.receivedAt,
+                    try insert.bind(action.key)
+                    try insert.bind(deliveryID)
+                    try insert.bind(action.actionType)
+                    try insert.bind(action.occurredAt)
+                    try insert.bind(delivery.receivedAt)
+                    for text in [
                         action.wabaID, action.phoneNumberID, action.displayPhoneNumber, action.clickID,
                         action.trackingToken, action.clickComponent, action.productID, action.rawJSON,
-                    ])
-                    stored += db.changesCount
+                    ] {
+                        try insert.bind(text)
+                    }
+                    stored += try insert.run()
                 }
                 return IngestOutcome(
                     newDelivery: receipts == 1, storedActions: stored,
@@ -75,12 +82,22 @@ public final class SQLiteStore: Store {
                         click_id_problem, visitor_id, user_agent, referrer, ip, is_bot, bot_reason)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
+            var row = RawInsert(insert, in: db)
             for visit in visits {
-                try insert.execute(arguments: [
-                    visit.visitedAt, visit.method, visit.path, visit.slug, visit.clickID,
-                    ClickParameters.encode(visit.clickParameters), visit.clickIDProblem?.rawValue,
-                    visit.visitorID, visit.userAgent, visit.referrer, visit.ip, visit.isBot, visit.botReason,
-                ])
+                try row.bind(visit.visitedAt)
+                try row.bind(visit.method)
+                try row.bind(visit.path)
+                try row.bind(visit.slug)
+                try row.bind(visit.clickID)
+                try row.bind(ClickParameters.encode(visit.clickParameters))
+                try row.bind(visit.clickIDProblem?.rawValue)
+                try row.bind(visit.visitorID)
+                try row.bind(visit.userAgent)
+                try row.bind(visit.referrer)
+                try row.bind(visit.ip)
+                try row.bind(visit.isBot)
+                try row.bind(visit.botReason)
+                try row.run()
             }
         }
     }
