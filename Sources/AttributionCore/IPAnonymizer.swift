@@ -30,16 +30,27 @@ public struct IPAnonymizer: Sendable, Equatable {
         }
     }
 
+    /// Four decimal numbers of at most three digits, each at most 255, read byte by byte: this runs on every visit.
     static func parseIPv4(_ text: Substring) -> [UInt8]? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
         var bytes: [UInt8] = []
-        for part in parts {
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII), let value = UInt8(part) else {
+        bytes.reserveCapacity(4)
+        var value = 0
+        var digits = 0
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: ".") {
+                guard digits > 0, bytes.count < 3 else { return nil }
+                bytes.append(UInt8(value))
+                (value, digits) = (0, 0)
+            } else if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+                digits += 1
+                guard digits <= 3, value <= 255 else { return nil }
+            } else {
                 return nil
             }
-            bytes.append(value)
         }
+        guard digits > 0, bytes.count == 3 else { return nil }
+        bytes.append(UInt8(value))
         return bytes
     }
 
@@ -74,7 +85,7 @@ public struct IPAnonymizer: Sendable, Equatable {
     }
 
     static func formatIPv4(_ bytes: [UInt8]) -> String {
-        bytes.map(String.init).joined(separator: ".")
+        "\(bytes[0]).\(bytes[1]).\(bytes[2]).\(bytes[3])"
     }
 
     /// RFC 5952: lower case, leading zeros dropped, the longest run of two or more zero groups as "::".

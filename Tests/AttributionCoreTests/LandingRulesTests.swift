@@ -87,7 +87,7 @@ import Testing
 
     @Test func ignoresWhatIsNotAnAddress() {
         let anonymizer = IPAnonymizer()
-        for text in ["", "localhost", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1::2::3", "12345::", "::g"] {
+        for text in ["", "localhost", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1..2.3", "1.2.3.", "+1.2.3.4", "1.2.3.0004", "1::2::3", "12345::", "::g"] {
             #expect(anonymizer.anonymize(text) == nil, "\(text)")
         }
     }
