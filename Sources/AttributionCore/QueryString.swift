@@ -2,11 +2,19 @@
 public enum QueryString {
     /// Decoded name/value pairs in order, as a browser's URLSearchParams would read them.
     public static func parse(_ raw: Substring) -> [(name: String, value: String)] {
-        raw.split(separator: "&").compactMap { pair in
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = decode(parts[0])
+        pairs(raw).compactMap { pair in
+            let name = decode(pair.name)
             guard !name.isEmpty else { return nil }
-            return (name, parts.count > 1 ? decode(parts[1]) : "")
+            return (name, decode(pair.value ?? ""))
+        }
+    }
+
+    /// The raw `name=value` pairs, split on bytes (`&` and `=` are ASCII), empty pairs left out.
+    static func pairs(_ raw: Substring) -> [(name: Substring, value: Substring?, pair: Substring)] {
+        raw.utf8.split(separator: UInt8(ascii: "&")).map { bytes in
+            let pair = Substring(bytes)
+            guard let equals = bytes.firstIndex(of: UInt8(ascii: "=")) else { return (pair, nil, pair) }
+            return (pair[..<equals], pair[pair.utf8.index(after: equals)...], pair)
         }
     }
 

@@ -28,10 +28,10 @@ public struct RedirectLocation: Sendable {
     /// Parameters the destination already sets keep the destination's value: the business's link wins.
     public func location(incomingQuery: Substring?, passthrough: Bool) -> String {
         guard passthrough, let incomingQuery, !incomingQuery.isEmpty else { return destination }
-        let pairs = incomingQuery.split(separator: "&").compactMap { pair -> String? in
-            let name = QueryString.decode(pair.prefix { $0 != "=" })
+        let pairs = QueryString.pairs(incomingQuery).compactMap { pair -> String? in
+            let name = QueryString.decode(pair.name)
             guard !name.isEmpty, !taken.contains(name) else { return nil }
-            return QueryString.sanitize(pair)
+            return QueryString.sanitize(pair.pair)
         }
         guard !pairs.isEmpty else { return destination }
         return base + separator + pairs.joined(separator: "&") + fragment

@@ -26,6 +26,13 @@ import Testing
         #expect(bad.primary == "FB1")
         #expect(bad.problem == .controlCharacters)
     }
+
+    @Test func readsQueriesAsABrowserDoes() {
+        let pairs = QueryString.parse("a=1&&b&=lost&c=x=y&d=caf%C3%A9+au+lait&e=%zz&f=\u{E9}").map { "\($0.name)|\($0.value)" }
+        #expect(pairs == ["a|1", "b|", "c|x=y", "d|caf\u{E9} au lait", "e|%zz", "f|\u{E9}"])
+        #expect(ClickID.validate("a\u{85}b") == .failure(.controlCharacters))  // C1 controls too
+        #expect(ClickID.validate("\u{A0}\u{1F600}") == .success("\u{A0}\u{1F600}"))
+    }
 }
 
 @Suite struct BotClassifierTests {
