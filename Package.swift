@@ -64,6 +64,7 @@ let package = Package(
                 "AttributionServer",
                 "AttributionStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

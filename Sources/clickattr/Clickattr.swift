@@ -1,6 +1,7 @@
 import AttributionServer
 import ArgumentParser
 import Foundation
+import Logging
 
 /// The `clickattr` command: parsing only; the work lives in AttributionServer.
 @main
@@ -11,6 +12,7 @@ struct Clickattr: AsyncParsableCommand {
 
     /// Bad usage and bad configuration exit with 2 and one line on stderr; other failures with 1.
     static func main() async {
+        LoggingSystem.bootstrap { StandardErrorLogHandler(label: $0) }
         var command: any ParsableCommand
         do {
             command = try parseAsRoot()
