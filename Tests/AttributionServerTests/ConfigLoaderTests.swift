@@ -98,8 +98,25 @@ import Yams
             try ConfigLoader.load(path: "/nonexistent/clickattr.yaml", environment: [:])
         } throws: { error in
             let text = (error as? ConfigError)?.description ?? ""
-            return text.contains("/nonexistent/clickattr.yaml") && text.contains("no such file") && text.contains("--config")
+            return text.contains("/nonexistent/clickattr.yaml") && text.contains("no such file or directory") && text.contains("--config")
         }
+    }
+
+    @Test func aDirectoryOrNonUTF8FileSaysWhy() throws {
+        let directory = FileManager.default.temporaryDirectory.path
+        #expect {
+            try ConfigLoader.load(path: directory, environment: [:])
+        } throws: { error in
+            (error as? ConfigError)?.description == "cannot read config file '\(directory)': is a directory; pass --config FILE"
+        }
+        let binary = FileManager.default.temporaryDirectory.appendingPathComponent("clickattr-config-\(UUID().uuidString).yaml")
+        try Data([0xFF, 0xFE, 0x00]).write(to: binary)
+        #expect {
+            try ConfigLoader.load(path: binary.path, environment: [:])
+        } throws: { error in
+            (error as? ConfigError)?.description.hasSuffix("': not UTF-8 text; pass --config FILE") == true
+        }
+        #expect(try ConfigLoader.load(path: "/dev/null", environment: [:]) == ClickattrConfig())
     }
 
     @Test func badOrUnknownEnvironmentVariablesAreErrors() throws {

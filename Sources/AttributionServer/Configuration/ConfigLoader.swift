@@ -8,12 +8,7 @@ public enum ConfigLoader {
     public static func load(
         path: String = defaultPath, environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ConfigError) -> ClickattrConfig {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError("cannot read config file '\(path)': \(Self.reason(error)); pass --config FILE")
-        }
+        let text = try read(path)
         var config = try decode(text, source: path)
         try applyEnvironment(environment, to: &config)
         try validate(config)
@@ -70,13 +65,25 @@ public enum ConfigLoader {
         String(describing: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "unreadable"
     }
 
-    private static func reason(_ error: any Error) -> String {
-        let nsError = error as NSError
-        if nsError.domain == NSCocoaErrorDomain && nsError.code == NSFileReadNoSuchFileError { return "no such file" }
-        if nsError.domain == NSCocoaErrorDomain && nsError.code == NSFileReadNoPermissionError {
-            return "permission denied"
+    /// The file's text; the reason in the system's words (`No such file or directory`) when it cannot be read.
+    private static func read(_ path: String) throws(ConfigError) -> String {
+        func failure(_ reason: String) -> ConfigError {
+            ConfigError("cannot read config file '\(path)': \(reason); pass --config FILE")
         }
-        return "not readable as UTF-8 text"
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw failure(String(cString: strerror(errno)).lowercased()) }
+        let file = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        let data: Data
+        do {
+            data = try file.readToEnd() ?? Data()
+        } catch {
+            // Foundation wraps the system's error (a directory: EISDIR); say it as the system does.
+            let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+            let code = underlying?.domain == NSPOSIXErrorDomain ? Int32(underlying!.code) : EIO
+            throw failure(String(cString: strerror(code)).lowercased())
+        }
+        guard let text = String(data: data, encoding: .utf8) else { throw failure("not UTF-8 text") }
+        return text
     }
 
     // MARK: Environment overrides
