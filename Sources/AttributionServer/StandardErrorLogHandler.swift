@@ -10,10 +10,16 @@ public struct StandardErrorLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
     private let label: String
+    private let write: @Sendable (String) -> Void
 
-    public init(label: String, metadataProvider: Logger.MetadataProvider? = nil) {
+    /// `write` receives each line; standard error unless a test listens.
+    public init(
+        label: String, metadataProvider: Logger.MetadataProvider? = nil,
+        write: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
+    ) {
         self.label = label
         self.metadataProvider = metadataProvider
+        self.write = write
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -27,8 +33,6 @@ public struct StandardErrorLogHandler: LogHandler {
         if let explicit = event.metadata { fields.merge(explicit) { $1 } }
         if let error = event.error { fields["error.message"] = "\(error)" }
         let metadataText = fields.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
-        let line = "\(Timestamp.format(Clock.milliseconds())) \(event.level) \(label):\(metadataText) "
-            + "[\(event.source)] \(event.message)\n"
-        FileHandle.standardError.write(Data(line.utf8))
+        write("\(Timestamp.format(Clock.milliseconds())) \(event.level) \(label):\(metadataText) [\(event.source)] \(event.message)\n")
     }
 }
