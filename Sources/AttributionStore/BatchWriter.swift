@@ -37,14 +37,16 @@ public final class BatchWriter<Item: Sendable, Outcome: Sendable>: Service {
         }
     }
 
+    /// Unchecked continuations: each is resumed exactly once, by the writer or by the refusal in `submit`, and the
+    /// checked kind costs an allocation on every visit.
     private struct Pending {
         let item: Item
-        let continuation: CheckedContinuation<Outcome, any Error>
+        let continuation: UnsafeContinuation<Outcome, any Error>
     }
 
     private struct State {
         var queue = Deque<Pending>()
-        var idleWriter: CheckedContinuation<Void, Never>?
+        var idleWriter: UnsafeContinuation<Void, Never>?
         var stopping = false
     }
 
@@ -60,9 +62,9 @@ public final class BatchWriter<Item: Sendable, Outcome: Sendable>: Service {
 
     /// Queues `item` and returns once its batch has committed; throws `Refusal` at once when it cannot be queued.
     public func submit(_ item: Item) async throws -> Outcome {
-        try await withCheckedThrowingContinuation { continuation in
+        try await withUnsafeThrowingContinuation { continuation in
             let refusal: Refusal?
-            let writer: CheckedContinuation<Void, Never>?
+            let writer: UnsafeContinuation<Void, Never>?
             (refusal, writer) = state.withLock { state in
                 if state.stopping { return (.stopped, nil) }
                 if state.queue.count >= limits.queueCapacity { return (.queueFull, nil) }
@@ -123,7 +125,7 @@ public final class BatchWriter<Item: Sendable, Outcome: Sendable>: Service {
 
     /// Suspends until items are queued; false once stopping with nothing left to write.
     private func waitForWork() async -> Bool {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             let ready = state.withLock { state in
                 if !state.queue.isEmpty || state.stopping { return true }
                 state.idleWriter = continuation
