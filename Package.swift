@@ -68,6 +68,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Helpers the test targets share; not a test target itself, so that they can all import it.
+        .target(
+            name: "ClickattrTestSupport",
+            path: "Tests/ClickattrTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "AttributionCoreTests",
             dependencies: ["AttributionCore"],
@@ -75,13 +81,14 @@ let package = Package(
         ),
         .testTarget(
             name: "AttributionStoreTests",
-            dependencies: ["AttributionStore"],
+            dependencies: ["AttributionStore", "ClickattrTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "AttributionServerTests",
             dependencies: [
                 "AttributionServer",
+                "ClickattrTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -94,6 +101,7 @@ let package = Package(
             dependencies: [
                 "clickattr",
                 "AttributionStore",
+                "ClickattrTestSupport",
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,6 +1,7 @@
 import AttributionCore
 import AttributionServer
 import AttributionStore
+import ClickattrTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -75,16 +76,6 @@ import Testing
         }
         #expect(try await service.store.counts() == StoreCounts(deliveries: 2, userActions: 2, visits: 0))
     }
-}
-
-/// Polls `condition` until it holds; fails instead of hanging when it never does.
-func waitUntil(_ condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-    for _ in 0..<5_000 {
-        if condition() { return }
-        try await Task.sleep(for: .milliseconds(1))
-    }
-    Issue.record("condition not met within 5 s", sourceLocation: sourceLocation)
-    throw CancellationError()
 }
 
 /// Values appended from many tasks.

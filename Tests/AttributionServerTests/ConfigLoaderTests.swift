@@ -1,4 +1,5 @@
 import AttributionServer
+import ClickattrTestSupport
 import Foundation
 import Testing
 import Yams
@@ -109,7 +110,7 @@ import Yams
         } throws: { error in
             (error as? ConfigError)?.description == "cannot read config file '\(directory)': is a directory; pass --config FILE"
         }
-        let binary = FileManager.default.temporaryDirectory.appendingPathComponent("clickattr-config-\(UUID().uuidString).yaml")
+        let binary = try Scratch.directory("config").appendingPathComponent("clickattr.yaml")
         try Data([0xFF, 0xFE, 0x00]).write(to: binary)
         #expect {
             try ConfigLoader.load(path: binary.path, environment: [:])
@@ -134,7 +135,7 @@ import Yams
     }
 
     static func write(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("clickattr-config-\(UUID().uuidString).yaml").path
+        let path = try Scratch.directory("config").appendingPathComponent("clickattr.yaml").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

@@ -1,6 +1,7 @@
 import AttributionCore
 import AttributionServer
 import AttributionStore
+import ClickattrTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -22,8 +23,7 @@ struct TestService {
         var config = ClickattrConfig()
         config.http.port = 0
         config.http.templatesDirectory = Self.packageRoot.appendingPathComponent("templates").path
-        config.storage.sqlitePath = FileManager.default.temporaryDirectory
-            .appendingPathComponent("clickattr-test-\(UUID().uuidString)/clickattr.sqlite").path
+        config.storage.sqlitePath = try Scratch.directory("server").appendingPathComponent("clickattr.sqlite").path
         config.webhook.appSecret = Self.appSecret
         config.webhook.verifyToken = Self.verifyToken
         config.tracking.clickIDParameters = ["click_id", "fbclid"]

@@ -1,4 +1,5 @@
 import AttributionStore
+import ClickattrTestSupport
 import Synchronization
 import Testing
 
@@ -39,18 +40,6 @@ final class RecordingCommit: Sendable {
     }
 
     struct CommitFailed: Error {}
-}
-
-/// Polls `condition` until it holds; fails instead of hanging when it never does.
-func waitUntil(
-    _ condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation
-) async throws {
-    for _ in 0..<5_000 {
-        if condition() { return }
-        try await Task.sleep(for: .milliseconds(1))
-    }
-    Issue.record("condition not met within 5 s", sourceLocation: sourceLocation)
-    throw CancellationError()
 }
 
 @Suite struct BatchWriterTests {

@@ -1,5 +1,6 @@
 import AttributionCore
 import AttributionStore
+import ClickattrTestSupport
 import Foundation
 import Testing
 
@@ -12,8 +13,7 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
     func open() throws -> (store: any Store, reopen: () throws -> any Store) {
         switch self {
         case .sqlite:
-            let path = FileManager.default.temporaryDirectory
-                .appendingPathComponent("clickattr-store-\(UUID().uuidString)/test.sqlite").path
+            let path = try Scratch.directory("store").appendingPathComponent("test.sqlite").path
             return (try SQLiteStore(path: path), { try SQLiteStore(path: path) })
         }
     }

@@ -1,3 +1,4 @@
+import ClickattrTestSupport
 import Foundation
 
 /// Runs the built `clickattr` executable as a user would, in a scratch folder of its own.
@@ -25,8 +26,7 @@ struct CLI {
     let directory: URL
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("clickattr-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        directory = try Scratch.directory("cli")
     }
 
     func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
