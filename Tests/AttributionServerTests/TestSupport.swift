@@ -38,6 +38,7 @@ struct TestService {
     }
 
     /// Runs `body` against the app through HummingbirdTesting's router client; `store` defaults to the SQLite file.
+    @discardableResult
     func test<Value>(
         store: (any Store)? = nil, logger: Logger? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Value
