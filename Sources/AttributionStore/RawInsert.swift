@@ -16,12 +16,15 @@ struct RawInsert {
     mutating func bind(_ value: String?) throws {
         position += 1
         guard let value else { return try check(sqlite3_bind_null(handle, position)) }
+        // SQLITE_TRANSIENT: SQLite copies the bytes before the call returns.
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        // An empty string may come without a buffer, and a null pointer binds NULL: "" is not a missing value.
+        guard !value.isEmpty else { return try check(sqlite3_bind_text(handle, position, "", 0, transient)) }
         var text = value
         let code = text.withUTF8 { bytes in
-            // SQLITE_TRANSIENT: SQLite copies the bytes before this returns.
             sqlite3_bind_text(
                 handle, position, UnsafeRawPointer(bytes.baseAddress)?.assumingMemoryBound(to: CChar.self),
-                Int32(bytes.count), unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+                Int32(bytes.count), transient)
         }
         try check(code)
     }

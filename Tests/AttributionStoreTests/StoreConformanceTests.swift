@@ -87,11 +87,16 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
         let orphan = Visit(
             visitedAt: 1_764_331_202_000, method: "HEAD", path: "/nope", slug: nil, clickID: nil, clickParameters: [:],
             clickIDProblem: .tooLong, visitorID: nil, userAgent: nil, referrer: nil, ip: nil, botReason: "head_request")
-        try await store.recordVisits([human, orphan])
+        // An empty header is kept as empty, not as missing.
+        let blank = Visit(
+            visitedAt: 1_764_331_203_000, method: "GET", path: "/summer-sale", slug: "summer-sale", clickID: "c2",
+            clickParameters: ["click_id": "c2"], clickIDProblem: nil, visitorID: "v2", userAgent: "", referrer: "",
+            ip: "", botReason: "empty_user_agent")
+        try await store.recordVisits([human, orphan, blank])
 
         let reopened = try reopen()
-        #expect(try await reopened.recentVisits(limit: 10) == [orphan, human])
-        #expect(try await reopened.counts().visits == 2)
+        #expect(try await reopened.recentVisits(limit: 10) == [blank, orphan, human])
+        #expect(try await reopened.counts().visits == 3)
     }
 
     private func makeDelivery(body: String, actions: [UserAction]) -> WebhookDelivery {
