@@ -111,7 +111,7 @@ routes:
     mode: redirect
     passthrough_query: true
 CONF
-LOG_LEVEL=warning "$binary" serve --config "$work/clickattr.yaml" 2>"$work/clickattr.log" &
+"$binary" serve --config "$work/clickattr.yaml" 2>"$work/clickattr.log" &
 server_pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$CLICKATTR_PORT/readyz" >/dev/null && break; sleep 0.1; done
 warm=$(run_wrk "http://127.0.0.1:$CLICKATTR_PORT/bench" 2s)

@@ -25,7 +25,7 @@ storage:
 webhook:
   app_secret: bench-secret
 CONF
-LOG_LEVEL=warning "$binary" serve --config "$work/clickattr.yaml" 2>"$work/clickattr.log" &
+"$binary" serve --config "$work/clickattr.yaml" 2>"$work/clickattr.log" &
 server_pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
 
