@@ -66,6 +66,14 @@ import Testing
         #expect(classifier.botReason(userAgent: userAgent) == nil)
     }
 
+    /// Whatever their position in the agent, the marker listed first decides: a Meta crawler that also says "bot".
+    @Test func theFirstListedMarkerWinsWhereverItStands() {
+        #expect(classifier.botReason(userAgent: "Mozilla/5.0 (compatible; bingbot/2.0) facebookexternalhit/1.1") == "meta_crawler")
+        #expect(classifier.botReason(userAgent: "some-crawler/1.0 (+http://example.com) Googlebot") == "search_crawler")
+        #expect(classifier.botReason(userAgent: "FaceBot") == "meta_crawler")  // the marker ends the agent
+        #expect(classifier.botReason(userAgent: "faceb") == nil)  // a marker's start cut off by the end
+    }
+
     @Test func aMissingAgentOrAHeadRequestIsNeverAPerson() {
         #expect(classifier.botReason(userAgent: nil) == "empty_user_agent")
         #expect(classifier.botReason(userAgent: "Mozilla/5.0 (iPhone) Safari/604.1", method: "HEAD") == "head_request")
