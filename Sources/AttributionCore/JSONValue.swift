@@ -33,10 +33,15 @@ public enum JSONValue: Sendable, Hashable {
 
     /// Compact JSON with sorted keys: equal values always give equal bytes.
     public func canonicalJSON() -> String {
+        String(decoding: canonicalBytes(), as: UTF8.self)
+    }
+
+    /// `canonicalJSON()` as UTF-8 bytes, for hashing without a detour through `String`.
+    public func canonicalBytes() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)
         write(to: &out)
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     private func write(to out: inout [UInt8]) {
@@ -67,6 +72,12 @@ public enum JSONValue: Sendable, Hashable {
 
     private static func writeString(_ text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Most strings (ids, tokens, names) need no escape: copy them whole.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: text.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
