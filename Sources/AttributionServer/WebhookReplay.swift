@@ -26,8 +26,11 @@ public enum WebhookReplay {
     }
 
     public static func importFile(at path: String, config: ClickattrConfig, logger: Logger) async throws -> Summary {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw UsageError("cannot read '\(path)': no such file or permission denied")
+        let handle: FileHandle
+        do {
+            handle = try SystemFile.reading(path)
+        } catch {
+            throw UsageError("cannot read '\(path)': \(error)")
         }
         defer { try? handle.close() }
         let store = try makeStore(config: config)

@@ -27,12 +27,11 @@ struct Report: AsyncParsableCommand {
         /// Opens the destination: standard output, or the file (created or truncated).
         func destination() throws -> FileHandle {
             guard let output else { return FileHandle.standardOutput }
-            guard FileManager.default.createFile(atPath: output, contents: nil),
-                let handle = FileHandle(forWritingAtPath: output)
-            else {
-                throw UsageError("cannot write '\(output)': check the folder exists and is writable")
+            do {
+                return try SystemFile.writing(output)
+            } catch {
+                throw UsageError("cannot write '\(output)': \(error)")
             }
-            return handle
         }
     }
 

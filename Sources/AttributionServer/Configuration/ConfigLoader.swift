@@ -65,22 +65,16 @@ public enum ConfigLoader {
         String(describing: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "unreadable"
     }
 
-    /// The file's text; the reason in the system's words (`No such file or directory`) when it cannot be read.
+    /// The file's text; the reason in the system's words (`no such file or directory`) when it cannot be read.
     private static func read(_ path: String) throws(ConfigError) -> String {
         func failure(_ reason: String) -> ConfigError {
             ConfigError("cannot read config file '\(path)': \(reason); pass --config FILE")
         }
-        let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { throw failure(String(cString: strerror(errno)).lowercased()) }
-        let file = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         let data: Data
         do {
-            data = try file.readToEnd() ?? Data()
+            data = try SystemFile.contents(path)
         } catch {
-            // Foundation wraps the system's error (a directory: EISDIR); say it as the system does.
-            let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
-            let code = underlying?.domain == NSPOSIXErrorDomain ? Int32(underlying!.code) : EIO
-            throw failure(String(cString: strerror(code)).lowercased())
+            throw failure(error.description)
         }
         guard let text = String(data: data, encoding: .utf8) else { throw failure("not UTF-8 text") }
         return text
