@@ -9,8 +9,6 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
-        let config = try options.load()
-        let app = try await buildApplication(config: config, logger: Logger(label: "clickattr"))
-        try await app.runService()
+        try await serve(config: try options.load(), logger: Logger(label: "clickattr"))
     }
 }

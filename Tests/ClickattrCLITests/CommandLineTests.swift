@@ -115,6 +115,19 @@ import Testing
         #expect(visit.botReason == nil)
     }
 
+    @Test func aPortInUseIsExitCode2WithTheAddressAndTheKey() throws {
+        let cli = try CLI()
+        let (first, port) = try cli.startServer()
+        defer {
+            first.terminate()
+            first.waitUntilExit()
+        }
+        let second = try cli.run(["serve", "--config", try cli.writeConfig(port: port)])
+        #expect(second.code == 2)
+        #expect(second.stderr.contains("clickattr: cannot listen on 127.0.0.1:\(port): address already in use; "))
+        #expect(second.stderr.contains("CLICKATTR_HTTP_PORT"))
+    }
+
     @Test func sigtermDrainsTheQueueSoEveryAnsweredVisitIsStored() async throws {
         let cli = try CLI()
         let (server, port) = try cli.startServer()
