@@ -76,7 +76,13 @@ func buildRouter(
 public func makeStore(config: ClickattrConfig) throws -> any Store {
     switch config.storage.driver {
     case "sqlite":
-        return try SQLiteStore(path: config.storage.sqlitePath)
+        do {
+            return try SQLiteStore(path: config.storage.sqlitePath)
+        } catch let error as StoreOpenError {
+            // What the path names (a file where a folder should be, a file that is not SQLite) is the operator's
+            // to fix, so it is said as a config error.
+            throw ConfigError.invalid("storage.sqlite.path", "'\(config.storage.sqlitePath)' cannot be opened: \(error)")
+        }
     default:
         throw ConfigError.invalid("storage.driver", "'\(config.storage.driver)' is not available in this version")
     }

@@ -1,3 +1,4 @@
+import AttributionStore
 import Foundation
 import Logging
 import NIOCore
@@ -10,9 +11,8 @@ public func serve(config: ClickattrConfig, logger: Logger) async throws {
     do {
         try await app.runService()
     } catch let error as IOError where [EADDRINUSE, EACCES, EADDRNOTAVAIL].contains(error.errnoCode) {
-        let reason = String(cString: strerror(error.errnoCode)).lowercased()
         throw UsageError(
-            "cannot listen on \(config.http.host):\(config.http.port): \(reason); "
+            "cannot listen on \(config.http.host):\(config.http.port): \(systemReason(code: error.errnoCode)); "
                 + "choose another http.port / http.host (CLICKATTR_HTTP_PORT, CLICKATTR_HTTP_HOST)")
     }
 }

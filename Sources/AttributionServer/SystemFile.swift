@@ -1,3 +1,4 @@
+import AttributionStore
 import Foundation
 
 /// Opens the files a user names (config, import, report output), and says in the system's own words why one
@@ -8,7 +9,7 @@ public enum SystemFile {
         public let description: String
 
         init(errno code: Int32) {
-            description = String(cString: strerror(code)).lowercased()
+            description = systemReason(code: code)
         }
     }
 
@@ -37,9 +38,7 @@ public enum SystemFile {
         do {
             return try file.readToEnd() ?? Data()
         } catch {
-            // Foundation wraps the system's error; say it as the system does.
-            let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
-            throw Failure(errno: underlying?.domain == NSPOSIXErrorDomain ? Int32(underlying!.code) : EIO)
+            throw Failure(errno: systemErrorCode(error) ?? EIO)
         }
     }
 }

@@ -6,15 +6,23 @@ import GRDB
 public final class SQLiteStore: Store {
     private let pool: DatabasePool
 
-    /// Opens (creating if needed) the database file and its directory.
-    public init(path: String) throws {
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
-        pool = try DatabasePool(path: path, configuration: configuration)
-        // GRDB picks NORMAL for WAL; an answered webhook or redirect must survive a power cut, so FULL.
-        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+    /// Opens (creating if needed) the database file and its directory; `StoreOpenError` says why it cannot.
+    public init(path: String) throws(StoreOpenError) {
+        do {
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(10)
+            pool = try DatabasePool(path: path, configuration: configuration)
+            // GRDB picks NORMAL for WAL; an answered webhook or redirect must survive a power cut, so FULL.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        } catch let error as DatabaseError {
+            throw StoreOpenError(reason: error.message ?? "SQLite error \(error.resultCode.rawValue)")
+        } catch {
+            // The folder cannot be made; "file exists" there means a file stands where a folder should be.
+            let code = systemErrorCode(error)
+            throw StoreOpenError(reason: code == EEXIST ? systemReason(code: ENOTDIR) : systemReason(error))
+        }
     }
 
     public func migrate() async throws {

@@ -115,3 +115,14 @@ public struct ReportCursor: Sendable, Equatable {
     public var clickedAt: Int64
     public var id: Int64
 }
+
+/// The database could not be opened or created; the description says why in a few words.
+public struct StoreOpenError: Error, CustomStringConvertible {
+    public let reason: String
+
+    public init(reason: String) {
+        self.reason = reason
+    }
+
+    public var description: String { reason }
+}

@@ -59,6 +59,21 @@ import Testing
         }
     }
 
+    @Test func aDatabasePathThatCannotBeOpenedIsAConfigError() throws {
+        let cli = try CLI()
+        let notADatabase = try cli.write("notes.txt", "not SQLite, just text that is long enough to have a header\n")
+        let cases: [(String, String)] = [
+            (notADatabase + "/clickattr.sqlite", "not a directory"),
+            (notADatabase, "file is not a database"),
+        ]
+        for (path, reason) in cases {
+            let result = try cli.run(
+                ["migrate", "--config", try cli.writeConfig()], environment: ["CLICKATTR_STORAGE_SQLITE_PATH": path])
+            #expect(result.code == 2)
+            #expect(result.stderr == "clickattr: config key 'storage.sqlite.path' '\(path)' cannot be opened: \(reason)\n")
+        }
+    }
+
     @Test func migrateCreatesTheDatabase() throws {
         let cli = try CLI()
         let result = try cli.run(["migrate", "--config", try cli.writeConfig()])
