@@ -1,47 +1,31 @@
 import AttributionCore
 import AttributionStore
+import ClickattrTestSupport
 import Logging
 import Synchronization
 
 /// A real SQLite store whose writes can be held shut, to let the write queues fill as under a burst.
 final class GatedStore: Store {
     let base: SQLiteStore
-    private let gate = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((true, []))
+    private let gate = Gate()
 
     init(base: SQLiteStore) {
         self.base = base
     }
 
-    var heldWrites: Int { gate.withLock { $0.waiters.count } }
+    var heldWrites: Int { gate.waiting }
 
-    func close() { gate.withLock { $0.open = false } }
+    func close() { gate.close() }
 
-    func open() {
-        let waiters = gate.withLock { state in
-            state.open = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        waiters.forEach { $0.resume() }
-    }
-
-    private func pass() async {
-        await withCheckedContinuation { continuation in
-            let open = gate.withLock { state in
-                if !state.open { state.waiters.append(continuation) }
-                return state.open
-            }
-            if open { continuation.resume() }
-        }
-    }
+    func open() { gate.open() }
 
     func migrate() async throws { try await base.migrate() }
     func ingest(_ deliveries: [WebhookDelivery]) async throws -> [IngestOutcome] {
-        await pass()
+        await gate.pass()
         return try await base.ingest(deliveries)
     }
     func recordVisits(_ visits: [Visit]) async throws {
-        await pass()
+        await gate.pass()
         try await base.recordVisits(visits)
     }
     func recordConversion(_ conversion: Conversion, receivedAt: Int64, lookback: Int64) async throws

@@ -5,37 +5,24 @@ import Testing
 
 /// A commit function that records what it was given and can be held shut to let a queue build up.
 final class RecordingCommit: Sendable {
-    private let state = Mutex<(batches: [[Int]], gateOpen: Bool, waiters: [CheckedContinuation<Void, Never>])>(
-        ([], true, []))
+    private let batchesSeen = Mutex<[[Int]]>([])
+    private let gate: Gate
 
     init(gateOpen: Bool = true) {
-        state.withLock { $0.gateOpen = gateOpen }
+        gate = Gate(open: gateOpen)
     }
 
-    var batches: [[Int]] { state.withLock { $0.batches } }
+    var batches: [[Int]] { batchesSeen.withLock { $0 } }
     /// Commit calls waiting at the shut gate.
-    var heldCommits: Int { state.withLock { $0.waiters.count } }
+    var heldCommits: Int { gate.waiting }
     var committed: [Int] { batches.flatMap { $0 } }
 
-    func open() {
-        let waiters = state.withLock { state in
-            state.gateOpen = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        waiters.forEach { $0.resume() }
-    }
+    func open() { gate.open() }
 
     @Sendable func commit(_ items: [Int]) async throws -> [String] {
-        await withCheckedContinuation { continuation in
-            let open = state.withLock { state in
-                if !state.gateOpen { state.waiters.append(continuation) }
-                return state.gateOpen
-            }
-            if open { continuation.resume() }
-        }
+        await gate.pass()
         if items.contains(-1) { throw CommitFailed() }
-        state.withLock { $0.batches.append(items) }
+        batchesSeen.withLock { $0.append(items) }
         return items.map { "stored \($0)" }
     }
 

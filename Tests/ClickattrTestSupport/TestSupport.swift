@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// Polls `condition` every millisecond for up to 5 s; records an issue and throws when it never holds.
@@ -25,5 +26,41 @@ public enum Scratch {
         let directory = root.appendingPathComponent("\(purpose)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return directory
+    }
+}
+
+/// A gate that tasks pass through while it is open and wait at while it is shut, so a test can hold writes and
+/// let a queue build up as under a burst.
+public final class Gate: Sendable {
+    private let state: Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>
+
+    public init(open: Bool = true) {
+        state = Mutex((open, []))
+    }
+
+    /// Tasks waiting at the shut gate.
+    public var waiting: Int { state.withLock { $0.waiters.count } }
+
+    public func close() { state.withLock { $0.open = false } }
+
+    /// Opens the gate and lets every waiting task through.
+    public func open() {
+        let waiters = state.withLock { state in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    /// Returns at once while open; otherwise once the gate opens.
+    public func pass() async {
+        await withCheckedContinuation { continuation in
+            let open = state.withLock { state in
+                if !state.open { state.waiters.append(continuation) }
+                return state.open
+            }
+            if open { continuation.resume() }
+        }
     }
 }
