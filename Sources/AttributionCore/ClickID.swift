@@ -21,7 +21,7 @@ public enum ClickID {
 
     /// Picks the click ids out of decoded query parameters, in the configured parameter order.
     public static func extract(
-        from query: [(name: String, value: String)], parameters: [String]
+        from query: [QueryString.Pair], parameters: [String]
     ) -> (primary: String?, all: [String: String], problem: Problem?) {
         var all: [String: String] = [:]
         var primary: String?

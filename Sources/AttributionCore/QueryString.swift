@@ -1,20 +1,21 @@
 /// Reads and rewrites the query part of a URL without trusting a byte of it.
 public enum QueryString {
-    /// Decoded name/value pairs in order, as a browser's URLSearchParams would read them.
-    public static func parse(_ raw: Substring) -> [(name: String, value: String)] {
-        pairs(raw).compactMap { pair in
-            let name = decode(pair.name)
-            guard !name.isEmpty else { return nil }
-            return (name, decode(pair.value ?? ""))
-        }
+    /// One decoded `name=value` pair, with the raw text it was read from.
+    public struct Pair: Sendable {
+        public let name: String
+        public let value: String
+        public let raw: Substring
     }
 
-    /// The raw `name=value` pairs, split on bytes (`&` and `=` are ASCII), empty pairs left out.
-    static func pairs(_ raw: Substring) -> [(name: Substring, value: Substring?, pair: Substring)] {
-        raw.utf8.split(separator: UInt8(ascii: "&")).map { bytes in
+    /// Decoded name/value pairs in order, as a browser's URLSearchParams would read them; pairs without a name are
+    /// left out. Split on bytes: `&` and `=` are ASCII.
+    public static func parse(_ raw: Substring) -> [Pair] {
+        raw.utf8.split(separator: UInt8(ascii: "&")).compactMap { bytes in
             let pair = Substring(bytes)
-            guard let equals = bytes.firstIndex(of: UInt8(ascii: "=")) else { return (pair, nil, pair) }
-            return (pair[..<equals], pair[pair.utf8.index(after: equals)...], pair)
+            let equals = bytes.firstIndex(of: UInt8(ascii: "="))
+            let name = decode(equals.map { pair[..<$0] } ?? pair)
+            guard !name.isEmpty else { return nil }
+            return Pair(name: name, value: equals.map { decode(pair[pair.utf8.index(after: $0)...]) } ?? "", raw: pair)
         }
     }
 

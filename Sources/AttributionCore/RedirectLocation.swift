@@ -27,12 +27,13 @@ public struct RedirectLocation: Sendable {
     /// The destination with the incoming query pairs appended (when `passthrough`), each re-encoded.
     /// Parameters the destination already sets keep the destination's value: the business's link wins.
     public func location(incomingQuery: Substring?, passthrough: Bool) -> String {
-        guard passthrough, let incomingQuery, !incomingQuery.isEmpty else { return destination }
-        let pairs = QueryString.pairs(incomingQuery).compactMap { pair -> String? in
-            let name = QueryString.decode(pair.name)
-            guard !name.isEmpty, !taken.contains(name) else { return nil }
-            return QueryString.sanitize(pair.pair)
-        }
+        location(query: QueryString.parse(incomingQuery ?? ""), passthrough: passthrough)
+    }
+
+    /// The same, from a query already parsed (the landing path parses it once for the click ids too).
+    public func location(query: [QueryString.Pair], passthrough: Bool) -> String {
+        guard passthrough else { return destination }
+        let pairs = query.filter { !taken.contains($0.name) }.map { QueryString.sanitize($0.raw) }
         guard !pairs.isEmpty else { return destination }
         return base + separator + pairs.joined(separator: "&") + fragment
     }

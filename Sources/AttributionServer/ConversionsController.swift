@@ -35,8 +35,8 @@ struct ConversionsController {
 
     @Sendable func postback(_ request: Request, context: AppRequestContext) async throws -> Response {
         var fields: [String: String] = [:]
-        for (name, value) in QueryString.parse(Substring(request.uri.query ?? "")) where fields[name] == nil {
-            fields[name] = value
+        for pair in QueryString.parse(Substring(request.uri.query ?? "")) where fields[pair.name] == nil {
+            fields[pair.name] = pair.value
         }
         guard keys.accepts(fields.removeValue(forKey: "key")) else { return APIKeys.unauthorized() }
         return try await record(fields, source: .postback)

@@ -47,7 +47,7 @@ struct LandingController {
             botReason: classifier.botReason(userAgent: userAgent, method: request.method.rawValue))
         await recorder.record(visit, logger: context.logger)
 
-        var response = try answer(target, request: request, clickID: clickIDs.primary)
+        var response = try answer(target, query: query, clickID: clickIDs.primary)
         if knownVisitor == nil {
             response.headers[.setCookie] = VisitorCookie.setCookieHeader(visitorID)
         }
@@ -60,13 +60,12 @@ struct LandingController {
     }
 
     private func answer(
-        _ target: (route: Route, location: RedirectLocation)?, request: Request, clickID: String?
+        _ target: (route: Route, location: RedirectLocation)?, query: [QueryString.Pair], clickID: String?
     ) throws -> Response {
         guard let (route, redirect) = target else {
             return .plainText("Not found\n", status: .notFound)
         }
-        let location = redirect.location(
-            incomingQuery: request.uri.query.map { Substring($0) }, passthrough: route.passthroughQuery)
+        let location = redirect.location(query: query, passthrough: route.passthroughQuery)
         switch route.mode {
         case .redirect:
             return Response(
