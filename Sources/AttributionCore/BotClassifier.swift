@@ -79,7 +79,7 @@ public struct BotClassifier: Sendable {
         guard let userAgent, !userAgent.unicodeScalars.allSatisfy(\.properties.isWhitespace) else {
             return "empty_user_agent"
         }
-        let lowered = Array(userAgent.utf8).map { byte in
+        let lowered = userAgent.utf8.map { byte in
             byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
         }
         // WhatsApp's preview fetcher sends a bare "WhatsApp/2.x.y" agent, unlike its in-app browser.
