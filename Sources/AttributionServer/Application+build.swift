@@ -57,9 +57,9 @@ func buildRouter(
     let keys = APIKeys(config.api.keys)
     ConversionsController(
         keys: keys, store: store,
-        windowMilliseconds: Int64(config.attribution.windowDays) * 86_400_000, now: now
+        windowMilliseconds: config.attribution.windowMilliseconds, now: now
     ).addRoutes(to: router)
-    ReportsController(keys: keys, store: store, windowDays: config.attribution.windowDays)
+    ReportsController(keys: keys, store: store, windowMilliseconds: config.attribution.windowMilliseconds)
         .addRoutes(to: router)
     LandingController(
         routes: Dictionary(

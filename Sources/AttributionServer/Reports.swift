@@ -12,7 +12,7 @@ public enum Reports {
         public var format: ReportFormat
 
         /// One clear sentence for a bad date or format.
-        public init(from: String?, to: String?, format: String?, windowDays: Int) throws(UsageError) {
+        public init(from: String?, to: String?, format: String?, windowMilliseconds: Int64) throws(UsageError) {
             func time(_ text: String?, _ name: String) throws(UsageError) -> Int64? {
                 guard let text, !text.isEmpty else { return nil }
                 guard let value = Timestamp.parse(text) else {
@@ -28,7 +28,7 @@ public enum Reports {
             guard let chosen = ReportFormat(rawValue: format ?? "csv") else {
                 throw UsageError("format '\(format ?? "")' is not one of csv, json, ndjson")
             }
-            self.query = ReportQuery(from: start, to: end, windowMilliseconds: Int64(windowDays) * 86_400_000)
+            self.query = ReportQuery(from: start, to: end, windowMilliseconds: windowMilliseconds)
             self.format = chosen
         }
     }

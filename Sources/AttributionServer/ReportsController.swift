@@ -6,7 +6,7 @@ import Hummingbird
 struct ReportsController {
     let keys: APIKeys
     let store: any Store
-    let windowDays: Int
+    let windowMilliseconds: Int64
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.get("/api/v1/reports/clicks") { request, _ in
@@ -34,7 +34,7 @@ struct ReportsController {
         do {
             report = try Reports.Request(
                 from: parameters["from"].map(String.init), to: parameters["to"].map(String.init),
-                format: parameters["format"].map(String.init), windowDays: windowDays)
+                format: parameters["format"].map(String.init), windowMilliseconds: windowMilliseconds)
             groupBy = try Reports.groupKeys(parameters["group_by"].map(String.init))
         } catch {
             return .json(.object(["error": .string(error.description)]), status: .badRequest)

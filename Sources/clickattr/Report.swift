@@ -42,7 +42,7 @@ struct Report: AsyncParsableCommand {
     ) async throws {
         let config = try options.config.load()
         let request = try Reports.Request(
-            from: options.from, to: options.to, format: options.format, windowDays: config.attribution.windowDays)
+            from: options.from, to: options.to, format: options.format, windowMilliseconds: config.attribution.windowMilliseconds)
         let store = try makeStore(config: config)
         try await store.migrate()
         let output = try options.destination()

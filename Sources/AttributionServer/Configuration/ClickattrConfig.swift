@@ -128,6 +128,9 @@ public struct ClickattrConfig: Sendable, Equatable, Decodable {
 
         public init() {}
 
+        /// The window as the store measures time.
+        public var windowMilliseconds: Int64 { Int64(windowDays) * 86_400_000 }
+
         enum CodingKeys: String, CodingKey, CaseIterable { case windowDays = "window_days" }
 
         public init(from decoder: any Decoder) throws {
