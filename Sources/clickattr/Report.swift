@@ -42,7 +42,8 @@ struct Report: AsyncParsableCommand {
     ) async throws {
         let config = try options.config.load()
         let request = try Reports.Request(
-            from: options.from, to: options.to, format: options.format, windowMilliseconds: config.attribution.windowMilliseconds)
+            from: options.from, to: options.to, format: options.format,
+            windowMilliseconds: config.attribution.windowMilliseconds)
         let store = try makeStore(config: config)
         try await store.migrate()
         let output = try options.destination()
