@@ -7,6 +7,8 @@ public enum ClickID {
         case empty
         case tooLong = "too_long"
         case controlCharacters = "control_characters"
+        /// Percent-escapes that decode to bytes which are not UTF-8 (`%FF%FE`).
+        case notUTF8 = "not_utf8"
     }
 
     public static func validate(_ value: String) -> Result<String, Problem> {
@@ -28,7 +30,11 @@ public enum ClickID {
         var problem: Problem?
         for parameter in parameters {
             // The first occurrence wins, as most web frameworks read it.
-            guard let raw = query.first(where: { $0.name == parameter })?.value else { continue }
+            guard let pair = query.first(where: { $0.name == parameter }) else { continue }
+            guard let raw = pair.value else {
+                if problem == nil { problem = .notUTF8 }
+                continue
+            }
             switch validate(raw) {
             case .success(let id):
                 all[parameter] = id

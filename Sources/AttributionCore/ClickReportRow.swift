@@ -35,7 +35,7 @@ public struct ClickReportRow: Sendable, Equatable {
     public var landingPageViewed: Bool
     public var conversions: Int
     /// Sum of valued conversions per currency, in millionths, sorted by currency.
-    public var conversionValues: [(currency: String?, micros: Int64)]
+    public var conversionValues: [(currency: String?, micros: Money.Sum)]
     public var status: Status
     /// The route of the first human visit: the `slug` dimension of `report summary`, not a column here.
     public var slug: String?
@@ -43,7 +43,7 @@ public struct ClickReportRow: Sendable, Equatable {
     public init(
         clickID: String, clickedAt: Int64, clickComponent: String?, productID: String?, trackingToken: String?,
         wabaID: String?, phoneNumberID: String?, firstVisitAt: Int64?, visits: Int, botVisits: Int,
-        landingPageViewed: Bool, conversions: Int, conversionValues: [(currency: String?, micros: Int64)],
+        landingPageViewed: Bool, conversions: Int, conversionValues: [(currency: String?, micros: Money.Sum)],
         windowMilliseconds: Int64, slug: String? = nil
     ) {
         self.slug = slug

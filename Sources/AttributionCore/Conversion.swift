@@ -38,6 +38,9 @@ public struct Conversion: Sendable, Equatable {
         public let description: String
     }
 
+    /// 9999-12-31T23:59:59Z.
+    static let latestUnixSeconds: Int64 = 253_402_300_799
+
     static let knownFields: Set<String> = [
         "click_id", "visitor_id", "event", "value", "currency", "order_id", "occurred_at",
     ]
@@ -92,7 +95,11 @@ public struct Conversion: Sendable, Equatable {
             }
             var occurredAt = now
             if let when = try text("occurred_at", limit: 40).get() {
-                if let seconds = Int64(when) {
+                if DecimalText.isDecimal(Substring(when)), !when.contains(where: { !$0.isASCII || !$0.isNumber }) {
+                    // Whole Unix seconds up to the end of year 9999, so that no time arithmetic can overflow.
+                    guard let seconds = Int64(when), seconds <= Self.latestUnixSeconds else {
+                        return fail("occurred_at \(when) is not a time before the year 10000 in Unix seconds")
+                    }
                     occurredAt = seconds * 1000
                 } else if let parsed = Timestamp.parse(when) {
                     occurredAt = parsed

@@ -209,24 +209,19 @@ public struct JSONParser {
         } else {
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
-        var integral = true
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
-            integral = false
             index += 1
             guard index < bytes.count, isDigit(bytes[index]) else { throw failure("invalid number") }
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
-            integral = false
             index += 1
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
             guard index < bytes.count, isDigit(bytes[index]) else { throw failure("invalid number") }
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
-        let text = String(decoding: bytes[start..<index], as: UTF8.self)
-        if integral, let value = Int64(text) { return .int(value) }
-        guard let value = Double(text) else { throw failure("invalid number") }
-        return .double(value)
+        // The text is kept as written: converting here would trap or lose digits on numbers beyond 64 bits.
+        return .number(String(decoding: bytes[start..<index], as: UTF8.self))
     }
 
     private func isDigit(_ byte: UInt8) -> Bool {

@@ -4,8 +4,9 @@ import Foundation
 public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
-    case int(Int64)
-    case double(Double)
+    /// A number as it was written (a valid JSON number): ids that arrive as numbers keep their text, and no
+    /// value, however large, is converted on the way in.
+    case number(String)
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
@@ -20,16 +21,18 @@ public enum JSONValue: Sendable, Hashable {
         return nil
     }
 
-    /// A scalar as text: ids arrive as strings or numbers depending on the sender.
+    /// A scalar as text: ids arrive as strings or numbers depending on the sender; a number keeps its own text.
     public var scalarText: String? {
         switch self {
         case .string(let value): return value
-        case .int(let value): return String(value)
-        case .double(let value): return value.rounded() == value ? String(Int64(value)) : String(value)
+        case .number(let text): return text
         case .bool(let value): return String(value)
         case .null, .array, .object: return nil
         }
     }
+
+    /// A whole number that fits in 64 bits, written without fraction or exponent.
+    public static func integer(_ value: Int64) -> JSONValue { .number(String(value)) }
 
     /// Compact JSON with sorted keys: equal values always give equal bytes.
     public func canonicalJSON() -> String {
@@ -48,8 +51,7 @@ public enum JSONValue: Sendable, Hashable {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
-        case .int(let value): out.append(contentsOf: String(value).utf8)
-        case .double(let value): out.append(contentsOf: String(value).utf8)
+        case .number(let text): out.append(contentsOf: Self.canonicalNumber(text).utf8)
         case .string(let value): Self.writeString(value, to: &out)
         case .array(let items):
             out.append(UInt8(ascii: "["))
@@ -68,6 +70,14 @@ public enum JSONValue: Sendable, Hashable {
             }
             out.append(UInt8(ascii: "}"))
         }
+    }
+
+    /// One spelling per value where a 64-bit integer or a finite double holds it (`1E3` and `1000.0` agree, as
+    /// action keys have always assumed); a number beyond a double's range keeps its own text, which is valid JSON.
+    static func canonicalNumber(_ text: String) -> String {
+        if let integer = Int64(text) { return String(integer) }
+        if let double = Double(text), double.isFinite { return String(double) }
+        return text
     }
 
     private static func writeString(_ text: String, to out: inout [UInt8]) {

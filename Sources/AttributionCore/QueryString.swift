@@ -3,7 +3,8 @@ public enum QueryString {
     /// One decoded `name=value` pair, with the raw text it was read from.
     public struct Pair: Sendable {
         public let name: String
-        public let value: String
+        /// Nil when the percent-decoded bytes are not UTF-8: replacing them would make distinct values equal.
+        public let value: String?
         public let raw: Substring
     }
 
@@ -15,15 +16,28 @@ public enum QueryString {
             let equals = bytes.firstIndex(of: UInt8(ascii: "="))
             let name = decode(equals.map { pair[..<$0] } ?? pair)
             guard !name.isEmpty else { return nil }
-            return Pair(name: name, value: equals.map { decode(pair[pair.utf8.index(after: $0)...]) } ?? "", raw: pair)
+            let value = equals.map { decodeExactly(pair[pair.utf8.index(after: $0)...]) } ?? ""
+            return Pair(name: name, value: value, raw: pair)
         }
     }
 
     /// Percent-decoding with `+` as space; malformed escapes are kept literally and invalid UTF-8 is replaced.
     public static func decode(_ text: Substring) -> String {
-        if !text.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) {
-            return String(text)  // nothing to decode: most click ids
-        }
+        if !needsDecoding(text) { return String(text) }
+        return String(decoding: decodedBytes(text), as: UTF8.self)
+    }
+
+    /// The same, but nil where the decoded bytes are not UTF-8.
+    public static func decodeExactly(_ text: Substring) -> String? {
+        if !needsDecoding(text) { return String(text) }  // nothing to decode: most click ids
+        return String(validating: decodedBytes(text), as: UTF8.self)
+    }
+
+    private static func needsDecoding(_ text: Substring) -> Bool {
+        text.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") })
+    }
+
+    private static func decodedBytes(_ text: Substring) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count)
         var iterator = Array(text.utf8)[...]
@@ -39,7 +53,7 @@ public enum QueryString {
                 bytes.append(byte)
             }
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 
     /// Re-encodes a raw query component so that only URL-safe ASCII remains; meaning is unchanged.

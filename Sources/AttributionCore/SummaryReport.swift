@@ -43,13 +43,13 @@ public struct SummaryReport: Sendable {
         public var firstVisitAt: Int64?
         public var botVisits: Int
         public var conversions: Int
-        public var conversionValues: [(currency: String?, micros: Int64)]
+        public var conversionValues: [(currency: String?, micros: Money.Sum)]
         public var status: ClickReportRow.Status
 
         public init(
             clickedAt: Int64, clickComponent: String?, productID: String?, wabaID: String?, slug: String?,
             firstVisitAt: Int64?, botVisits: Int, conversions: Int,
-            conversionValues: [(currency: String?, micros: Int64)], status: ClickReportRow.Status
+            conversionValues: [(currency: String?, micros: Money.Sum)], status: ClickReportRow.Status
         ) {
             self.clickedAt = clickedAt
             self.clickComponent = clickComponent
@@ -72,7 +72,7 @@ public struct SummaryReport: Sendable {
         var latencies = LatencyHistogram()
         var conversions = 0
         var convertedClicks = 0
-        var values: [String?: Int64] = [:]
+        var values: [String?: Money.Sum] = [:]
     }
 
     public let keys: [Key]

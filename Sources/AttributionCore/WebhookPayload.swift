@@ -75,9 +75,25 @@ public struct WebhookPayload: Sendable, Equatable {
                 Rejected(reason: "a \(actionType) action has no valid timestamp (Unix seconds)", rawJSON: raw))
         }
         let data = dataObject(of: item, actionType: actionType)
+        let clickID = nonEmpty(data?["click_id"]?.scalarText)
+        if let clickID, case .failure(let problem) = ClickID.validate(clickID) {
+            return .failure(
+                Rejected(reason: "a \(actionType) action's click_id is unusable (\(problem.rawValue))", rawJSON: raw))
+        }
+        let trackingToken = nonEmpty(data?["tracking_token"]?.scalarText)
+        let clickComponent = nonEmpty(data?["click_component"]?.scalarText)
+        let productID = nonEmpty(data?["product_id"]?.scalarText)
+        let texts: [(name: String, value: String?)] = [
+            ("action_type", actionType), ("id", wabaID), ("phone_number_id", phoneNumberID), ("display_phone_number", displayPhoneNumber),
+            ("tracking_token", trackingToken), ("click_component", clickComponent), ("product_id", productID),
+        ]
+        // SQLite's text readers stop at a NUL: such a value could not be reported as it was received.
+        if let cut = texts.first(where: { $0.value?.utf8.contains(0) == true }) {
+            return .failure(Rejected(reason: "a \(actionType) action's \(cut.name) holds a NUL character", rawJSON: raw))
+        }
 
         // The key ignores how the timestamp was spelled (string or number) so a redelivery matches.
-        fields["timestamp"] = .int(occurredAt)
+        fields["timestamp"] = .integer(occurredAt)
         let identity: JSONValue = .object([
             "waba_id": wabaID.map(JSONValue.string) ?? .null,
             "phone_number_id": phoneNumberID.map(JSONValue.string) ?? .null,
@@ -88,11 +104,8 @@ public struct WebhookPayload: Sendable, Equatable {
         return .success(
             UserAction(
                 key: key, actionType: actionType, occurredAt: occurredAt, wabaID: wabaID,
-                phoneNumberID: phoneNumberID, displayPhoneNumber: displayPhoneNumber,
-                clickID: nonEmpty(data?["click_id"]?.scalarText),
-                trackingToken: nonEmpty(data?["tracking_token"]?.scalarText),
-                clickComponent: nonEmpty(data?["click_component"]?.scalarText),
-                productID: nonEmpty(data?["product_id"]?.scalarText), rawJSON: raw))
+                phoneNumberID: phoneNumberID, displayPhoneNumber: displayPhoneNumber, clickID: clickID,
+                trackingToken: trackingToken, clickComponent: clickComponent, productID: productID, rawJSON: raw))
     }
 
     /// `<type>_data` first; link clicks and landing page views both use the link click's data object.
@@ -103,20 +116,19 @@ public struct WebhookPayload: Sendable, Equatable {
         return nil
     }
 
-    /// Unix seconds, as a JSON string or number, in milliseconds; nil when absent or not positive.
+    /// Unix seconds, as a JSON string or number, in milliseconds; nil when absent, not a decimal number (no hex,
+    /// no `inf`), not positive, or not plausible Unix seconds (milliseconds sent by mistake).
     static func unixMilliseconds(_ value: JSONValue) -> Int64? {
-        let seconds: Double
+        let text: Substring
         switch value {
-        case .int(let number): seconds = Double(number)
-        case .double(let number): seconds = number
-        case .string(let text):
-            // Trimming only when the plain reading fails: Foundation's trimming cost more than the rest of the parse.
-            guard let number = Double(text) ?? Double(text.trimmingCharacters(in: .whitespaces)) else { return nil }
-            seconds = number
+        case .number(let number): text = Substring(number)
+        case .string(let string): text = DecimalText.trimmed(Substring(string))
         default: return nil
         }
-        // Reject values that are not plausible Unix seconds (milliseconds sent by mistake, zero, negatives).
-        guard seconds.isFinite, seconds > 0, seconds < 100_000_000_000 else { return nil }
+        guard DecimalText.isDecimal(text), let seconds = Double(text), seconds > 0, seconds < 100_000_000_000 else {
+            return nil
+        }
+        // Bounded above, so the product fits in 64 bits.
         return Int64((seconds * 1000).rounded())
     }
 

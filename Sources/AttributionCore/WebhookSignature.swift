@@ -28,13 +28,37 @@ public struct WebhookSignature: Sendable {
 
     /// Verifies over the bytes as received; the comparison is constant-time.
     public func verify(body: some DataProtocol, header: String?) throws(Failure) {
+        var verifier = try begin(header: header)
+        verifier.update(body)
+        try verifier.verify()
+    }
+
+    /// Checks the secret and the header before a byte of the body is read, so that a request that cannot be
+    /// authentic is refused without being buffered; the body is then fed to the verifier as it streams in.
+    public func begin(header: String?) throws(Failure) -> Verifier {
         guard let key else { throw .secretNotConfigured }
         guard let header else { throw .missingHeader }
         guard header.hasPrefix("sha256="), let mac = Hex.decode(header.dropFirst(7)), mac.count == 32 else {
             throw .malformedHeader
         }
-        guard HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: body, using: key) else {
-            throw .mismatch
+        return Verifier(expected: mac, hmac: HMAC<SHA256>(key: key))
+    }
+
+    /// The HMAC of a body being received, and the code its header announced.
+    public struct Verifier {
+        let expected: [UInt8]
+        var hmac: HMAC<SHA256>
+
+        public mutating func update(_ bytes: some DataProtocol) {
+            hmac.update(data: bytes)
+        }
+
+        /// Compares in constant time: every byte is looked at whatever the first difference.
+        public func verify() throws(Failure) {
+            let computed = Array(hmac.finalize())
+            var difference: UInt8 = 0
+            for (lhs, rhs) in zip(computed, expected) { difference |= lhs ^ rhs }
+            guard difference == 0, computed.count == expected.count else { throw .mismatch }
         }
     }
 

@@ -26,7 +26,7 @@ struct ConversionsController {
         for (name, value) in object {
             switch value {
             case .null: continue
-            case .string, .int, .double: fields[name] = value.scalarText
+            case .string, .number: fields[name] = value.scalarText
             default: return Self.invalid("\(name) must be text or a number")
             }
         }
@@ -35,10 +35,16 @@ struct ConversionsController {
 
     @Sendable func postback(_ request: Request, context: AppRequestContext) async throws -> Response {
         var fields: [String: String] = [:]
+        var notText: String?
         for pair in QueryString.parse(Substring(request.uri.query ?? "")) where fields[pair.name] == nil {
-            fields[pair.name] = pair.value
+            guard let value = pair.value else {
+                notText = notText ?? pair.name
+                continue
+            }
+            fields[pair.name] = value
         }
         guard keys.accepts(fields.removeValue(forKey: "key")) else { return APIKeys.unauthorized() }
+        if let notText { return Self.invalid("\(notText) is not UTF-8 text once its percent-escapes are decoded") }
         return try await record(fields, source: .postback)
     }
 

@@ -20,12 +20,26 @@ import Testing
     }
 
     @Test func sumsStayExactAndFormatWithTwoPlaces() throws {
-        let total = try (0..<10).reduce(Int64(0)) { sum, _ in sum + (try Money.parse("0.1")) }
+        let total = try (0..<10).reduce(Money.Sum(0)) { sum, _ in sum + Money.Sum(try Money.parse("0.1")) }
         #expect(Money.format(total) == "1.00")
         #expect(Money.format(24_990_000) == "24.99")
         #expect(Money.format(15_000_000) == "15.00")
         #expect(Money.format(1_005_000) == "1.005")
         #expect(Money.format(0) == "0.00")
+        // Far past 64 bits: a sum of many of the largest amounts.
+        let largest = try Money.parse("999999999999.999999")
+        #expect(Money.format(Money.Sum(largest) * 1_000_000) == "999999999999999999.00")
+    }
+
+    @Test func anAmountIsBelowATrillionSoSumsOfThemFit() throws {
+        #expect(try Money.parse("999999999999.999999") == 999_999_999_999_999_999)
+        #expect(try Money.parse("000999999999999") == 999_999_999_999_000_000)
+        for text in ["1000000000000", "9000000000000", "99999999999999999999", "1" + String(repeating: "0", count: 40)] {
+            #expect(throws: Money.Problem.tooLarge) { try Money.parse(text) }
+        }
+        for text in ["1e30", "0x10", "inf", "nan", "1e-999", "1,5"] {
+            #expect(throws: Money.Problem.notANumber(text)) { try Money.parse(text) }
+        }
     }
 }
 

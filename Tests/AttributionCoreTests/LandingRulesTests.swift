@@ -28,8 +28,11 @@ import Testing
     }
 
     @Test func readsQueriesAsABrowserDoes() {
-        let pairs = QueryString.parse("a=1&&b&=lost&c=x=y&d=caf%C3%A9+au+lait&e=%zz&f=\u{E9}").map { "\($0.name)|\($0.value)" }
-        #expect(pairs == ["a|1", "b|", "c|x=y", "d|caf\u{E9} au lait", "e|%zz", "f|\u{E9}"])
+        let pairs = QueryString.parse("a=1&&b&=lost&c=x=y&d=caf%C3%A9+au+lait&e=%zz&f=\u{E9}&g=%FF%FE").map {
+            "\($0.name)|\($0.value ?? "not UTF-8")"
+        }
+        #expect(pairs == ["a|1", "b|", "c|x=y", "d|caf\u{E9} au lait", "e|%zz", "f|\u{E9}", "g|not UTF-8"])
+        #expect(ClickID.extract(from: QueryString.parse("click_id=%FF%FE"), parameters: ["click_id"]).problem == .notUTF8)
         #expect(ClickID.validate("a\u{85}b") == .failure(.controlCharacters))  // C1 controls too
         #expect(ClickID.validate("\u{A0}\u{1F600}") == .success("\u{A0}\u{1F600}"))
     }

@@ -91,7 +91,7 @@ import Testing
                     productID: index % 2 == 0 ? nil : text, trackingToken: text, wabaID: "w", phoneNumberID: nil,
                     firstVisitAt: index % 3 == 0 ? nil : 1_764_331_200_500, visits: index, botVisits: 1,
                     landingPageViewed: index % 2 == 0, conversions: index,
-                    conversionValues: index % 4 == 0 ? [] : [("EUR", Int64(index) * 1_250_000)],
+                    conversionValues: index % 4 == 0 ? [] : [("EUR", Money.Sum(index) * 1_250_000)],
                     windowMilliseconds: 86_400_000))
         }
         let csv = Self.parseCSV(Self.encode(.csv, rows))

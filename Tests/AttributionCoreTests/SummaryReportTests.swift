@@ -36,7 +36,7 @@ import Testing
 
     static func row(
         _ id: String, at time: Int64, product: String, visitAfter: Int64?, conversions: Int = 0,
-        values: [(String?, Int64)] = [], slug: String? = "summer"
+        values: [(String?, Money.Sum)] = [], slug: String? = "summer"
     ) -> ClickReportRow {
         ClickReportRow(
             clickID: id, clickedAt: time, clickComponent: "cta", productID: product, trackingToken: nil, wabaID: "w",
