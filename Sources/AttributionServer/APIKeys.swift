@@ -41,7 +41,7 @@ extension Response {
     static func json(_ value: JSONValue, status: HTTPResponse.Status) -> Response {
         Response(
             status: status,
-            headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            headers: SecurityHeaders.fields(contentType: "application/json; charset=utf-8"),
             body: .init(byteBuffer: ByteBuffer(string: value.canonicalJSON() + "\n")))
     }
 }

@@ -1,7 +1,9 @@
 import AttributionCore
 import AttributionStore
 import Hummingbird
+import HummingbirdCore
 import Logging
+import Foundation
 import Mustache
 
 /// Builds the service from a validated configuration. `store` defaults to the configured database.
@@ -31,9 +33,18 @@ public func buildApplication(
         config: config, store: store, visits: VisitRecorder(writer: visitWriter),
         webhooks: WebhookIngestor(writer: deliveryWriter, logger: logger, now: now), templates: templates, now: now)
     // The server is the group's last service, so it stops first on SIGTERM; the writers then drain their queues.
+    let clientLimits = ClientLimits(
+        idle: .seconds(Int64(config.http.idleTimeoutSeconds)), header: .seconds(Int64(config.http.headerTimeoutSeconds)),
+        body: .seconds(Int64(config.http.bodyTimeoutSeconds)))
     var app = Application(
         router: router,
-        configuration: .init(address: .hostname(config.http.host, port: config.http.port), serverName: "clickattr"),
+        server: HTTPServerBuilder { responder in
+            LimitedHTTP1Channel(inner: HTTP1Channel(responder: responder), limits: clientLimits)
+        },
+        configuration: .init(
+            address: .hostname(config.http.host, port: config.http.port), serverName: "clickattr",
+            availableConnectionsDelegate: MaximumAvailableConnections(
+                ConnectionCeiling.effective(configured: config.http.maxConnections, logger: logger))),
         services: [visitWriter, deliveryWriter],
         logger: logger)
     app.beforeServerStarts {
@@ -67,7 +78,8 @@ func buildRouter(
         clickIDParameters: config.tracking.clickIDParameters,
         anonymizer: IPAnonymizer(ipv4Prefix: config.privacy.ipv4Prefix, ipv6Prefix: config.privacy.ipv6Prefix),
         classifier: BotClassifier(), trustForwardedFor: config.http.trustForwardedFor, recorder: visits,
-        templates: templates, now: now
+        orphans: OrphanVisitLimiter(perMinute: config.http.orphanVisitsPerMinute),
+        templates: templates, landingPolicy: config.http.landingContentSecurityPolicy, now: now
     ).addRoutes(to: router)
     return router
 }
@@ -88,9 +100,15 @@ public func makeStore(config: ClickattrConfig) throws -> any Store {
     }
 }
 
-/// The Mustache templates; the landing template is required only when a route renders it.
+/// The Mustache templates: the ones compiled into the binary, or those of `http.templates_dir` when it is set.
+/// The landing template is required only when a route renders it.
 func loadTemplates(config: ClickattrConfig) async throws -> MustacheLibrary {
     let directory = config.http.templatesDirectory
+    guard !directory.isEmpty else { return try builtInTemplates() }
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+        throw ConfigError.invalid("http.templates_dir", "'\(directory)' is not a folder; leave it unset to use the built-in templates")
+    }
     let library: MustacheLibrary
     do {
         library = try await MustacheLibrary(directory: directory)
@@ -100,6 +118,15 @@ func loadTemplates(config: ClickattrConfig) async throws -> MustacheLibrary {
     if config.routes.contains(where: { $0.mode == .landing }), library.getTemplate(named: "landing") == nil {
         throw ConfigError.invalid(
             "http.templates_dir", "'\(directory)' has no landing.mustache, which routes in landing mode render")
+    }
+    return library
+}
+
+/// The shipped templates, parsed from the text compiled into the binary.
+func builtInTemplates() throws -> MustacheLibrary {
+    var library = MustacheLibrary()
+    for (name, text) in BuiltInTemplates.all {
+        library.register(try MustacheTemplate(string: text), named: name)
     }
     return library
 }

@@ -17,7 +17,10 @@ struct LandingController {
     let classifier: BotClassifier
     let trustForwardedFor: Bool
     let recorder: VisitRecorder
+    let orphans: OrphanVisitLimiter
     let templates: MustacheLibrary
+    /// The Content-Security-Policy of landing pages (`http.landing_csp`).
+    let landingPolicy: String
     let now: @Sendable () -> Int64
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -36,6 +39,7 @@ struct LandingController {
         let visitedAt = now()
         let visitorID = knownVisitor ?? VisitorCookie.newID(now: visitedAt)
         let userAgent = request.headers[.userAgent]
+        let address = clientAddress(request, context: context)
 
         let visit = Visit(
             visitedAt: visitedAt, method: request.method.rawValue, path: Self.bounded(path, Self.maximumPathBytes),
@@ -43,9 +47,11 @@ struct LandingController {
             clickIDProblem: clickIDs.problem, visitorID: visitorID,
             userAgent: userAgent.map { Self.bounded($0, Self.maximumHeaderBytes) },
             referrer: request.headers[.referer].map { Self.bounded($0, Self.maximumHeaderBytes) },
-            ip: clientAddress(request, context: context).flatMap(anonymizer.anonymize),
+            ip: address.flatMap(anonymizer.anonymize),
             botReason: classifier.botReason(userAgent: userAgent, method: request.method.rawValue))
-        await recorder.record(visit, logger: context.logger)
+        if target != nil || orphans.allows(address, at: visitedAt) {
+            await recorder.record(visit, logger: context.logger)
+        }
 
         var response = try answer(target, query: query, clickID: clickIDs.primary)
         if knownVisitor == nil {
@@ -70,7 +76,10 @@ struct LandingController {
         case .redirect:
             return Response(
                 status: .found,
-                headers: [.location: location, .cacheControl: "no-store", .contentLength: "0"])
+                headers: [
+                    .location: location, .cacheControl: "no-store", .contentLength: "0",
+                    .referrerPolicy: SecurityHeaders.referrerPolicy,
+                ])
         case .landing:
             let context: [String: Any] = ["destination": location, "slug": route.slug, "click_id": clickID ?? ""]
             guard let html = templates.render(context, withTemplate: "landing") else {
@@ -78,7 +87,7 @@ struct LandingController {
             }
             return Response(
                 status: .ok,
-                headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                headers: SecurityHeaders.fields(contentType: "text/html; charset=utf-8", policy: landingPolicy),
                 body: .init(byteBuffer: ByteBuffer(string: html)))
         }
     }

@@ -42,7 +42,7 @@ struct ReportsController {
         let store = self.store
         return Response(
             status: .ok,
-            headers: [.contentType: report.format.contentType, .cacheControl: "no-store"],
+            headers: SecurityHeaders.fields(contentType: report.format.contentType),
             body: ResponseBody { writer in
                 _ = try await produce(store, report, groupBy) { chunk in
                     try await writer.write(ByteBuffer(string: chunk))

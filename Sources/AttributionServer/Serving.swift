@@ -7,6 +7,7 @@ import NIOCore
 /// An address the server cannot listen on (taken, privileged, not this machine's) is the operator's to fix:
 /// it becomes one sentence naming the address and the keys that set it, not NIO's bind error.
 public func serve(config: ClickattrConfig, logger: Logger) async throws {
+    ConnectionCeiling.raiseDescriptorLimit()
     let app = try await buildApplication(config: config, logger: logger)
     do {
         try await app.runService()

@@ -48,6 +48,11 @@ public struct WebhookIngestor: Sendable {
     /// Parses and stores a body that is already verified (or trusted, for a replay). Throws
     /// `WebhookPayload.ParseError` for a body that is not a JSON object; nothing is stored then.
     public func ingest(body: [UInt8], source: WebhookDelivery.Source) async throws -> Result {
+        try await store(prepare(body: body, source: source))
+    }
+
+    /// A body parsed into the delivery to store: the CPU- and memory-heavy half of `ingest`.
+    public func prepare(body: [UInt8], source: WebhookDelivery.Source) throws(WebhookPayload.ParseError) -> Prepared {
         let payload = try WebhookPayload.parse(body)
         for rejected in payload.rejected {
             logger.warning(
@@ -57,7 +62,19 @@ public struct WebhookIngestor: Sendable {
         let delivery = WebhookDelivery(
             body: body, bodySHA256: Hex.encode(SHA256.hash(data: body)), receivedAt: now(), source: source,
             actions: payload.actions)
-        let outcome = try await persist(delivery)
-        return Result(outcome: outcome, rejectedActions: payload.rejected.count, otherItems: payload.otherItems)
+        return Prepared(delivery: delivery, rejectedActions: payload.rejected.count, otherItems: payload.otherItems)
+    }
+
+    /// Stores a prepared delivery; returns once it is committed.
+    public func store(_ prepared: Prepared) async throws -> Result {
+        let outcome = try await persist(prepared.delivery)
+        return Result(outcome: outcome, rejectedActions: prepared.rejectedActions, otherItems: prepared.otherItems)
+    }
+
+    /// A parsed body, ready to store.
+    public struct Prepared: Sendable {
+        let delivery: WebhookDelivery
+        let rejectedActions: Int
+        let otherItems: Int
     }
 }

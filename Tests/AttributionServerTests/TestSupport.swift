@@ -22,7 +22,6 @@ struct TestService {
     init(_ adjust: (inout ClickattrConfig) -> Void = { _ in }) throws {
         var config = ClickattrConfig()
         config.http.port = 0
-        config.http.templatesDirectory = Self.packageRoot.appendingPathComponent("templates").path
         config.storage.sqlitePath = try Scratch.directory("server").appendingPathComponent("clickattr.sqlite").path
         config.webhook.appSecret = Self.appSecret
         config.webhook.verifyToken = Self.verifyToken

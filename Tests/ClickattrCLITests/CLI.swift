@@ -29,6 +29,10 @@ struct CLI {
         directory = try Scratch.directory("cli")
     }
 
+    init(directory: URL) {
+        self.directory = directory
+    }
+
     func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
     func write(_ name: String, _ text: String) throws -> String {
@@ -36,14 +40,14 @@ struct CLI {
         return path(name)
     }
 
-    /// A config for this scratch folder: its own database, the repository's templates.
-    func writeConfig(port: Int = 0, extra: String = "") throws -> String {
+    /// A config for this scratch folder: its own database, the templates built into the binary.
+    func writeConfig(port: Int = 0, http: String = "", extra: String = "") throws -> String {
         try write(
             "clickattr.yaml",
             """
             http:
               port: \(port)
-              templates_dir: \(Self.packageRoot.appendingPathComponent("templates").path)
+            \(http)
             storage:
               sqlite:
                 path: \(path("db/clickattr.sqlite"))
@@ -72,9 +76,11 @@ struct CLI {
             stderr: String(decoding: stderr, as: UTF8.self))
     }
 
-    func makeProcess(_ arguments: [String], environment: [String: String] = [:]) -> Process {
+    func makeProcess(_ arguments: [String], environment: [String: String] = [:], executable: URL = CLI.executable)
+        -> Process
+    {
         let process = Process()
-        process.executableURL = Self.executable
+        process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CLICKATTR_") }
@@ -84,8 +90,13 @@ struct CLI {
     }
 
     /// Starts `clickattr serve` on a port the system picks, and returns once it is listening.
-    func startServer(extra: String = "") throws -> (process: Process, port: Int) {
-        let process = makeProcess(["serve", "--config", try writeConfig(port: 0, extra: extra)])
+    func startServer(http: String = "", extra: String = "") throws -> (process: Process, port: Int) {
+        try startServer(["serve", "--config", try writeConfig(port: 0, http: http, extra: extra)])
+    }
+
+    /// Starts a server with these arguments (and executable) and returns once it says on which port it listens.
+    func startServer(_ arguments: [String], executable: URL = CLI.executable) throws -> (process: Process, port: Int) {
+        let process = makeProcess(arguments, executable: executable)
         let log = Pipe()
         process.standardOutput = FileHandle.nullDevice
         process.standardError = log

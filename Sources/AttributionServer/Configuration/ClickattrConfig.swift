@@ -4,10 +4,22 @@ public struct ClickattrConfig: Sendable, Equatable, Decodable {
     public struct HTTP: Sendable, Equatable, Decodable {
         public var host = "127.0.0.1"
         public var port = 8080
-        /// The folder holding `landing.mustache`.
-        public var templatesDirectory = "templates"
+        /// A folder whose `*.mustache` files replace the built-in templates; empty uses the built-in ones.
+        public var templatesDirectory = ""
         /// Take the visitor's address from X-Forwarded-For; only behind a proxy that sets it.
         public var trustForwardedFor = false
+        /// A keep-alive connection with no request for this long is closed.
+        public var idleTimeoutSeconds = 60
+        /// A new request's headers must all arrive within this long.
+        public var headerTimeoutSeconds = 10
+        /// A request body that stops flowing for this long is cut off.
+        public var bodyTimeoutSeconds = 30
+        /// The most connections open at once; past it, new ones wait in the listen queue.
+        public var maxConnections = 16_384
+        /// Unknown paths (orphan visits) stored per visitor address and minute; the rest are counted, not stored.
+        public var orphanVisitsPerMinute = 60
+        /// The Content-Security-Policy of landing pages: loosen it for the pixels an operator's page loads.
+        public var landingContentSecurityPolicy = SecurityHeaders.defaultLandingPolicy
 
         public init() {}
 
@@ -15,6 +27,12 @@ public struct ClickattrConfig: Sendable, Equatable, Decodable {
             case host, port
             case templatesDirectory = "templates_dir"
             case trustForwardedFor = "trust_forwarded_for"
+            case idleTimeoutSeconds = "idle_timeout_s"
+            case headerTimeoutSeconds = "header_timeout_s"
+            case bodyTimeoutSeconds = "body_timeout_s"
+            case maxConnections = "max_connections"
+            case orphanVisitsPerMinute = "orphan_visits_per_minute"
+            case landingContentSecurityPolicy = "landing_csp"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -24,6 +42,12 @@ public struct ClickattrConfig: Sendable, Equatable, Decodable {
             port = try c.value(.port, default: port)
             templatesDirectory = try c.value(.templatesDirectory, default: templatesDirectory)
             trustForwardedFor = try c.value(.trustForwardedFor, default: trustForwardedFor)
+            idleTimeoutSeconds = try c.value(.idleTimeoutSeconds, default: idleTimeoutSeconds)
+            headerTimeoutSeconds = try c.value(.headerTimeoutSeconds, default: headerTimeoutSeconds)
+            bodyTimeoutSeconds = try c.value(.bodyTimeoutSeconds, default: bodyTimeoutSeconds)
+            maxConnections = try c.value(.maxConnections, default: maxConnections)
+            orphanVisitsPerMinute = try c.value(.orphanVisitsPerMinute, default: orphanVisitsPerMinute)
+            landingContentSecurityPolicy = try c.value(.landingContentSecurityPolicy, default: landingContentSecurityPolicy)
         }
     }
 

@@ -90,6 +90,12 @@ public enum ConfigLoader {
         ("http.port", { c, v throws(ConfigError) in c.http.port = try int(v, "http.port") }),
         ("http.templates_dir", { c, v in c.http.templatesDirectory = v }),
         ("http.trust_forwarded_for", { c, v throws(ConfigError) in c.http.trustForwardedFor = try bool(v, "http.trust_forwarded_for") }),
+        ("http.idle_timeout_s", { c, v throws(ConfigError) in c.http.idleTimeoutSeconds = try int(v, "http.idle_timeout_s") }),
+        ("http.header_timeout_s", { c, v throws(ConfigError) in c.http.headerTimeoutSeconds = try int(v, "http.header_timeout_s") }),
+        ("http.body_timeout_s", { c, v throws(ConfigError) in c.http.bodyTimeoutSeconds = try int(v, "http.body_timeout_s") }),
+        ("http.max_connections", { c, v throws(ConfigError) in c.http.maxConnections = try int(v, "http.max_connections") }),
+        ("http.orphan_visits_per_minute", { c, v throws(ConfigError) in c.http.orphanVisitsPerMinute = try int(v, "http.orphan_visits_per_minute") }),
+        ("http.landing_csp", { c, v in c.http.landingContentSecurityPolicy = v }),
         ("storage.driver", { c, v in c.storage.driver = v }),
         ("storage.sqlite.path", { c, v in c.storage.sqlitePath = v }),
         ("storage.postgres.url", { c, v in c.storage.postgresURL = v }),
@@ -153,6 +159,23 @@ public enum ConfigLoader {
     public static func validate(_ config: ClickattrConfig) throws(ConfigError) {
         guard !config.http.host.isEmpty else { throw .invalid("http.host", "must not be empty") }
         guard (0...65535).contains(config.http.port) else { throw .invalid("http.port", "must be between 0 and 65535") }
+        for (key, seconds) in [
+            ("http.idle_timeout_s", config.http.idleTimeoutSeconds), ("http.header_timeout_s", config.http.headerTimeoutSeconds),
+            ("http.body_timeout_s", config.http.bodyTimeoutSeconds),
+        ] where !(1...3600).contains(seconds) {
+            throw .invalid(key, "must be between 1 and 3600 seconds")
+        }
+        guard (1...1_000_000).contains(config.http.maxConnections) else {
+            throw .invalid("http.max_connections", "must be between 1 and 1000000")
+        }
+        guard !config.http.landingContentSecurityPolicy.isEmpty,
+            config.http.landingContentSecurityPolicy.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7f })
+        else {
+            throw .invalid("http.landing_csp", "must be a Content-Security-Policy on one line of printable ASCII")
+        }
+        guard config.http.orphanVisitsPerMinute >= 0 else {
+            throw .invalid("http.orphan_visits_per_minute", "must be 0 (store none) or more")
+        }
         switch config.storage.driver {
         case "sqlite":
             guard !config.storage.sqlitePath.isEmpty else { throw .invalid("storage.sqlite.path", "must not be empty") }
@@ -172,8 +195,8 @@ public enum ConfigLoader {
         guard webhookPath.hasPrefix("/"), webhookPath.count > 1, webhookPath.allSatisfy(isPathCharacter) else {
             throw .invalid("webhook.path", "must be an absolute path such as /webhooks/whatsapp, not '\(webhookPath)'")
         }
-        guard config.attribution.windowDays >= 1 else {
-            throw .invalid("attribution.window_days", "must be at least 1")
+        guard (1...3650).contains(config.attribution.windowDays) else {
+            throw .invalid("attribution.window_days", "must be between 1 and 3650")
         }
         guard !config.tracking.clickIDParameters.isEmpty,
             config.tracking.clickIDParameters.allSatisfy({ !$0.isEmpty })

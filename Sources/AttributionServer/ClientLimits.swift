@@ -1,0 +1,221 @@
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypesHTTP1
+
+/// How long a client may take, at each point of a connection, before the connection is closed.
+public struct ClientLimits: Sendable, Equatable {
+    /// A keep-alive connection with no request in progress.
+    public var idle: TimeAmount
+    /// From the first byte of a request (or the connection's opening) to the end of its headers.
+    public var header: TimeAmount
+    /// Between two pieces of a request body.
+    public var body: TimeAmount
+    /// What a request still being read is given once the server is told to stop.
+    public var drain: TimeAmount = .seconds(5)
+
+    public init(idle: TimeAmount, header: TimeAmount, body: TimeAmount) {
+        self.idle = idle
+        self.header = header
+        self.body = body
+    }
+}
+
+/// Hummingbird's HTTP/1 channel with deadlines for slow and idle clients, and HTTP/1.0 and `Connection: close`
+/// honoured (the connection is closed once the answer is written). Hummingbird offers an idle timeout only:
+/// it does not see a request's headers trickle in, nor a body stop flowing.
+struct LimitedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
+    typealias Value = HTTP1Channel.Value
+
+    let inner: HTTP1Channel
+    let limits: ClientLimits
+
+    var responder: Responder { inner.responder }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            let clock = ConnectionClock(limits: limits)
+            let pipeline = channel.pipeline.syncOperations
+            // Ahead of the HTTP decoder, to see a request's first bytes; and ahead of the conversion to HTTP types,
+            // to see the request's HTTP version and Connection header.
+            try pipeline.addHandler(clock.bytesObserver, position: .first)
+            let codec = try pipeline.handler(type: HTTP1ToHTTPServerCodec.self)
+            try pipeline.addHandler(clock.messageObserver, position: .before(codec))
+            return value
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await inner.handle(value: value, logger: logger)
+    }
+}
+
+/// One connection's deadline, moved by what the connection does. Lives on the channel's event loop.
+final class ConnectionClock {
+    private enum Phase {
+        /// No request in progress (the idle deadline), or a request's first bytes in (the header deadline).
+        case waiting(headStarted: Bool)
+        case readingBody
+        /// Every request read is being answered: no deadline of the client's.
+        case answering
+    }
+
+    let limits: ClientLimits
+    private var phase = Phase.waiting(headStarted: true)
+    /// For each request read and not yet answered, in order: whether its connection stays open after the answer.
+    private var keepAlive: [Bool] = []
+    private var deadline: Scheduled<Void>?
+    private var context: ChannelHandlerContext?
+    private var quiescing = false
+
+    init(limits: ClientLimits) {
+        self.limits = limits
+    }
+
+    var bytesObserver: BytesObserver { BytesObserver(clock: self) }
+    var messageObserver: MessageObserver { MessageObserver(clock: self) }
+
+    fileprivate func start(_ context: ChannelHandlerContext) {
+        self.context = context
+        // A new connection owes its first request's headers from the start.
+        schedule(limits.header)
+    }
+
+    fileprivate func stop() {
+        deadline?.cancel()
+        deadline = nil
+        context = nil
+    }
+
+    fileprivate func bytesArrived() {
+        if case .waiting(headStarted: false) = phase {
+            phase = .waiting(headStarted: true)
+            schedule(limits.header)
+        }
+    }
+
+    fileprivate func read(_ part: HTTPServerRequestPart) {
+        switch part {
+        case .head(let head):
+            keepAlive.append(head.isKeepAlive && !quiescing)
+            phase = .readingBody
+            schedule(quiescing ? min(limits.body, limits.drain) : limits.body)
+        case .body:
+            schedule(quiescing ? min(limits.body, limits.drain) : limits.body)
+        case .end:
+            phase = .answering
+            cancel()
+        }
+    }
+
+    /// Whether the connection is to be closed once this answer is written.
+    fileprivate func answered() -> Bool {
+        let keepOpen = keepAlive.isEmpty ? true : keepAlive.removeFirst()
+        if keepAlive.isEmpty, case .answering = phase {
+            phase = .waiting(headStarted: false)
+            schedule(limits.idle)
+        }
+        return !keepOpen
+    }
+
+    /// Whether the answer being written is the last on this connection.
+    fileprivate var closesAfterNextAnswer: Bool { keepAlive.first == false }
+
+    fileprivate func quiesce() {
+        quiescing = true
+        switch phase {
+        case .waiting: context?.close(promise: nil)
+        case .readingBody: schedule(min(limits.body, limits.drain))
+        case .answering: break
+        }
+    }
+
+    private func schedule(_ delay: TimeAmount) {
+        deadline?.cancel()
+        guard let context else { return }
+        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [weak self] in
+            self?.expired()
+        }
+    }
+
+    private func cancel() {
+        deadline?.cancel()
+        deadline = nil
+    }
+
+    private func expired() {
+        deadline = nil
+        context?.close(promise: nil)
+    }
+}
+
+/// First in the pipeline: notices the first bytes of a request on an idle keep-alive connection.
+final class BytesObserver: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let clock: ConnectionClock
+
+    init(clock: ConnectionClock) {
+        self.clock = clock
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        clock.start(context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        clock.stop()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        clock.stop()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        clock.bytesArrived()
+        context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent { clock.quiesce() }
+        context.fireUserInboundEventTriggered(event)
+    }
+}
+
+/// Between the HTTP/1 codec and the conversion to HTTP types: follows requests and answers.
+final class MessageObserver: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let clock: ConnectionClock
+
+    init(clock: ConnectionClock) {
+        self.clock = clock
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        clock.read(unwrapInboundIn(data))
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(var head) where clock.closesAfterNextAnswer:
+            head.headers.replaceOrAdd(name: "connection", value: "close")
+            context.write(wrapOutboundOut(.head(head)), promise: promise)
+        case .end:
+            if clock.answered() {
+                context.writeAndFlush(data, promise: promise)
+                context.close(promise: nil)
+            } else {
+                context.write(data, promise: promise)
+            }
+        default:
+            context.write(data, promise: promise)
+        }
+    }
+}
