@@ -45,7 +45,8 @@ public func buildApplication(
             address: .hostname(config.http.host, port: config.http.port), serverName: "clickattr",
             availableConnectionsDelegate: MaximumAvailableConnections(
                 ConnectionCeiling.effective(configured: config.http.maxConnections, logger: logger))),
-        services: [visitWriter, deliveryWriter],
+        services: [visitWriter, deliveryWriter]
+            + (config.retention.days > 0 ? [DailyPurge(store: store, days: config.retention.days, logger: logger, now: now)] : []),
         logger: logger)
     app.beforeServerStarts {
         try await store.migrate()

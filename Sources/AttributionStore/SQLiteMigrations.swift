@@ -82,6 +82,16 @@ enum SQLiteMigrations {
         migrator.registerMigration("v3: one click id index on visits") { db in
             try db.execute(sql: "DROP INDEX visits_click_id")
         }
+        // Retention deletes by time and by delivery: without these, each batch would scan a whole table (and
+        // SQLite's foreign key check scans user_actions for every delivery deleted).
+        migrator.registerMigration("v4: retention indexes") { db in
+            try db.execute(
+                sql: """
+                    CREATE INDEX user_actions_delivery ON user_actions(delivery_id);
+                    CREATE INDEX conversions_occurred_at ON conversions(occurred_at);
+                    CREATE INDEX webhook_deliveries_last_received ON webhook_deliveries(last_received_at);
+                    """)
+        }
         return migrator
     }
 }

@@ -209,6 +209,36 @@ public final class SQLiteStore: Store {
         return summary
     }
 
+    public func purgeBatch(before cutoff: Int64, limit: Int) async throws -> PurgeCounts {
+        try await pool.write { db in
+            var counts = PurgeCounts()
+            let arguments: StatementArguments = ["cutoff": cutoff, "limit": limit]
+            func delete(_ sql: String, _ extra: StatementArguments = [:]) throws -> Int {
+                try db.execute(sql: sql, arguments: arguments + extra)
+                return db.changesCount
+            }
+            try db.execute(
+                sql: "CREATE TEMP TABLE IF NOT EXISTS purged_clicks (id INTEGER PRIMARY KEY, click_id TEXT, tracking_token TEXT)")
+            try db.execute(sql: "DELETE FROM temp.purged_clicks")
+            try db.execute(sql: SQLitePurgeSQL.noteClicks, arguments: arguments)
+            counts.clicks = try delete(SQLitePurgeSQL.deleteClicks)
+            counts.visits = try delete(SQLitePurgeSQL.deleteJoinedVisits)
+            counts.conversions = try delete(SQLitePurgeSQL.deleteJoinedConversions)
+            counts.otherActions = try delete(SQLitePurgeSQL.deleteJoinedLandingPageViews)
+            counts.visits += try delete(SQLitePurgeSQL.deleteOrphanVisits)
+            for type in try String.fetchAll(db, sql: SQLitePurgeSQL.otherActionTypes) {
+                counts.otherActions += try delete(SQLitePurgeSQL.deleteOtherActions, ["type": type])
+            }
+            counts.conversions += try delete(SQLitePurgeSQL.deleteOrphanConversions)
+            counts.deliveries = try delete(SQLitePurgeSQL.deleteDeliveries)
+            return counts
+        }
+    }
+
+    public func vacuum() async throws {
+        try await pool.writeWithoutTransaction { db in try db.execute(sql: "VACUUM") }
+    }
+
     public func checkReachable() async throws {
         _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
     }

@@ -29,6 +29,36 @@ public protocol Store: Sendable {
     func userActions(clickID: String) async throws -> [UserAction]
     /// The raw body of a stored delivery, byte for byte as received.
     func deliveryBody(sha256: String) async throws -> [UInt8]?
+    /// Deletes, in one short transaction, at most `limit` rows of each kind that are past `cutoff`: link clicks
+    /// (with the visits, landing page views and conversions joined to them once no kept click shares their id),
+    /// then by their own time the visits, other actions and conversions joined to no click, and deliveries that
+    /// no kept action comes from. `Retention` calls it until nothing is left.
+    func purgeBatch(before cutoff: Int64, limit: Int) async throws -> PurgeCounts
+    /// Returns the space freed by deletions to the filesystem.
+    func vacuum() async throws
+}
+
+/// What a purge deleted.
+public struct PurgeCounts: Sendable, Equatable {
+    public var clicks = 0
+    public var visits = 0
+    public var otherActions = 0
+    public var conversions = 0
+    public var deliveries = 0
+
+    public init() {}
+
+    public var total: Int { clicks + visits + otherActions + conversions + deliveries }
+
+    public static func + (lhs: PurgeCounts, rhs: PurgeCounts) -> PurgeCounts {
+        var sum = lhs
+        sum.clicks += rhs.clicks
+        sum.visits += rhs.visits
+        sum.otherActions += rhs.otherActions
+        sum.conversions += rhs.conversions
+        sum.deliveries += rhs.deliveries
+        return sum
+    }
 }
 
 /// A verified webhook body and the actions parsed out of it, stored together.

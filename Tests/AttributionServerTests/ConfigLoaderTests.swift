@@ -39,7 +39,7 @@ import Yams
             "http.host", "http.port", "storage.driver", "storage.sqlite.path", "storage.postgres.url", "webhook.path",
             "webhook.verify_token", "webhook.app_secret", "api.keys", "attribution.window_days",
             "tracking.click_id_params", "routes[].slug", "routes[].destination", "routes[].mode",
-            "routes[].passthrough_query",
+            "routes[].passthrough_query", "retention.days",
         ]
         for key in contract {
             #expect(paths.contains(key), "config/clickattr.yaml lacks \(key)")

@@ -46,6 +46,10 @@ final class GatedStore: Store {
     func recentVisits(limit: Int) async throws -> [Visit] { try await base.recentVisits(limit: limit) }
     func userActions(clickID: String) async throws -> [UserAction] { try await base.userActions(clickID: clickID) }
     func deliveryBody(sha256: String) async throws -> [UInt8]? { try await base.deliveryBody(sha256: sha256) }
+    func purgeBatch(before cutoff: Int64, limit: Int) async throws -> PurgeCounts {
+        try await base.purgeBatch(before: cutoff, limit: limit)
+    }
+    func vacuum() async throws { try await base.vacuum() }
 }
 
 /// Keeps every log message, so a test can see what an operator would read.

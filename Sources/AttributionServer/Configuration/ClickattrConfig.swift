@@ -198,6 +198,21 @@ public struct ClickattrConfig: Sendable, Equatable, Decodable {
         }
     }
 
+    /// How long data is kept when `serve` purges daily.
+    public struct Retention: Sendable, Equatable, Decodable {
+        /// Days to keep; 0 (the default) keeps everything until `clickattr purge` is run.
+        public var days = 0
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case days }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            days = try decoder.container(keyedBy: CodingKeys.self).value(.days, default: days)
+        }
+    }
+
     public var http = HTTP()
     public var storage = Storage()
     public var webhook = Webhook()
@@ -205,12 +220,13 @@ public struct ClickattrConfig: Sendable, Equatable, Decodable {
     public var attribution = Attribution()
     public var tracking = Tracking()
     public var privacy = Privacy()
+    public var retention = Retention()
     public var routes: [Route] = []
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case http, storage, webhook, api, attribution, tracking, privacy, routes
+        case http, storage, webhook, api, attribution, tracking, privacy, retention, routes
     }
 
     public init(from decoder: any Decoder) throws {
@@ -223,6 +239,7 @@ public struct ClickattrConfig: Sendable, Equatable, Decodable {
         attribution = try c.value(.attribution, default: attribution)
         tracking = try c.value(.tracking, default: tracking)
         privacy = try c.value(.privacy, default: privacy)
+        retention = try c.value(.retention, default: retention)
         routes = try c.value(.routes, default: routes)
     }
 }

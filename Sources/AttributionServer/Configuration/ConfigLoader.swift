@@ -109,6 +109,7 @@ public enum ConfigLoader {
         ("attribution.window_days", { c, v throws(ConfigError) in c.attribution.windowDays = try int(v, "attribution.window_days") }),
         ("tracking.click_id_params", { c, v in c.tracking.clickIDParameters = list(v) }),
         ("privacy.ipv4_prefix", { c, v throws(ConfigError) in c.privacy.ipv4Prefix = try int(v, "privacy.ipv4_prefix") }),
+        ("retention.days", { c, v throws(ConfigError) in c.retention.days = try int(v, "retention.days") }),
         ("privacy.ipv6_prefix", { c, v throws(ConfigError) in c.privacy.ipv6Prefix = try int(v, "privacy.ipv6_prefix") }),
     ]
 
@@ -208,6 +209,13 @@ public enum ConfigLoader {
         }
         guard (0...128).contains(config.privacy.ipv6Prefix) else {
             throw .invalid("privacy.ipv6_prefix", "must be between 0 (keep no address) and 128 (keep it whole)")
+        }
+        if case let days = config.retention.days, days != 0 {
+            do {
+                try PurgeCommand.validate(days: days, config: config, flag: "retention.days")
+            } catch {
+                throw .invalid("retention.days", "must be between attribution.window_days + 1 and 36500, not \(days)")
+            }
         }
         guard config.api.keys.allSatisfy({ !$0.isEmpty && !$0.contains(where: \.isWhitespace) }) else {
             throw .invalid("api.keys", "must not contain empty keys or keys with spaces")
