@@ -99,7 +99,6 @@ kill "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true; nginx_pid=""
 cat > "$work/clickattr.yaml" <<CONF
 http:
   port: $CLICKATTR_PORT
-  templates_dir: $PWD/templates
 storage:
   sqlite:
     path: $work/clickattr.sqlite

@@ -18,7 +18,6 @@ trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"' EX
 cat > "$work/clickattr.yaml" <<CONF
 http:
   port: $PORT
-  templates_dir: $PWD/templates
 storage:
   sqlite:
     path: $work/clickattr.sqlite

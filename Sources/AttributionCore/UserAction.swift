@@ -20,6 +20,18 @@ public struct UserAction: Sendable, Equatable {
     /// The action object as received, unknown fields included, in canonical JSON.
     public var rawJSON: String
 
+    /// About how much memory the action takes: what a delivery being stored holds besides its body.
+    public var approximateBytes: Int {
+        // Strings of up to 15 UTF-8 bytes live inside the struct; longer ones in an allocation of their own.
+        func heap(_ text: String?) -> Int {
+            guard let count = text?.utf8.count, count > 15 else { return 0 }
+            return count + 32
+        }
+        return MemoryLayout<UserAction>.stride + heap(key) + heap(actionType) + heap(wabaID) + heap(phoneNumberID)
+            + heap(displayPhoneNumber) + heap(clickID) + heap(trackingToken) + heap(clickComponent)
+            + heap(productID) + heap(rawJSON)
+    }
+
     public init(
         key: String, actionType: String, occurredAt: Int64, wabaID: String? = nil, phoneNumberID: String? = nil,
         displayPhoneNumber: String? = nil, clickID: String? = nil, trackingToken: String? = nil,

@@ -5,6 +5,7 @@ import Synchronization
 final class ByteBudget: Sendable {
     let limit: Int
     private let used = Atomic<Int>(0)
+    private let given = Atomic<Int>(0)
 
     init(limit: Int) {
         self.limit = limit
@@ -22,8 +23,35 @@ final class ByteBudget: Sendable {
         }
     }
 
-    func giveBack(_ count: Int) {
-        used.subtract(count, ordering: .relaxed)
+    /// Takes `count` bytes, waiting up to `patience` for other bodies to be done with theirs. Meanwhile the
+    /// request's body is not read, so a waiting client holds a connection but no memory.
+    func take(_ count: Int, waitingUpTo patience: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + patience
+        while !take(count) {
+            guard count <= limit, ContinuousClock.now < deadline else { return false }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return true
+    }
+
+    /// Takes `count` bytes whether or not they fit: for what was underestimated, which must not wait for bytes
+    /// that others, waiting too, hold.
+    func overdraw(_ count: Int) {
+        used.add(count, ordering: .relaxed)
+    }
+
+    /// Gives `count` bytes back; true when nothing is taken any more.
+    @discardableResult
+    func giveBack(_ count: Int) -> Bool {
+        given.add(count, ordering: .relaxed)
+        return used.subtract(count, ordering: .relaxed).newValue == 0
+    }
+
+    /// Bytes given back since `resetReturned`.
+    var returned: Int { given.load(ordering: .relaxed) }
+
+    func resetReturned() {
+        given.store(0, ordering: .relaxed)
     }
 
     var inUse: Int { used.load(ordering: .relaxed) }

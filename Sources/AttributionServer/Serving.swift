@@ -8,6 +8,7 @@ import NIOCore
 /// it becomes one sentence naming the address and the keys that set it, not NIO's bind error.
 public func serve(config: ClickattrConfig, logger: Logger) async throws {
     ConnectionCeiling.raiseDescriptorLimit()
+    MemoryReturn.configure()
     let app = try await buildApplication(config: config, logger: logger)
     do {
         try await app.runService()

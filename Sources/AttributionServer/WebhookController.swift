@@ -10,8 +10,15 @@ struct WebhookController {
     /// Meta's deliveries are at most 3 MB; anything past 4 MiB is refused unread.
     static let maximumBodyBytes = 4 * 1024 * 1024
 
-    /// Bodies of all deliveries being received at once, together: 16 of Meta's largest fit.
-    static let bodyBudgetBytes = 64 * 1024 * 1024
+    /// What all deliveries being received, parsed or stored at once may hold together. Each takes three times its
+    /// body's size before the body is read: the body, and the actions parsed from it, which take about twice
+    /// its size until they are committed (more for bodies of very small actions: that excess is overdrawn).
+    static let bodyBudgetBytes = 32 * 1024 * 1024
+    static let reservedPerBodyByte = 3
+    /// After deliveries this large together, free memory is handed back to the system.
+    static let trimAfterBytes = 1024 * 1024
+    /// How long a delivery waits for room in that budget (its body unread) before it is answered 503.
+    static let budgetPatience = Duration.seconds(20)
 
     let verifyToken: String
     let signature: WebhookSignature
@@ -44,18 +51,40 @@ struct WebhookController {
         } catch {
             return refused(error, context: context)
         }
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > Self.maximumBodyBytes {
+        let announced = request.headers[.contentLength].flatMap { Int($0) }
+        if let announced, announced > Self.maximumBodyBytes {
             return .plainText("the body is over \(Self.maximumBodyBytes) bytes\n", status: .contentTooLarge)
         }
+        // The whole announced body is taken from the budget before a byte of it is read.
+        var taken = 0
+        defer {
+            // Once the last of a burst of large deliveries is done, free memory goes back to the system.
+            if bodies.giveBack(taken), bodies.returned >= Self.trimAfterBytes {
+                bodies.resetReturned()
+                MemoryReturn.trim()
+            }
+        }
+        if let announced, announced > 0 {
+            guard await bodies.take(Self.reservedPerBodyByte * announced, waitingUpTo: Self.budgetPatience) else {
+                context.logger.warning("webhook delivery refused: too many deliveries being received at once")
+                return Self.retryLater("too many deliveries at once, retry later\n")
+            }
+            taken = Self.reservedPerBodyByte * announced
+        }
         var body: [UInt8] = []
-        defer { bodies.giveBack(body.count) }
+        body.reserveCapacity(announced ?? 0)
         for try await chunk in request.body {
             guard body.count + chunk.readableBytes <= Self.maximumBodyBytes else {
                 return .plainText("the body is over \(Self.maximumBodyBytes) bytes\n", status: .contentTooLarge)
             }
-            guard bodies.take(chunk.readableBytes) else {
-                context.logger.warning("webhook delivery refused: too many bodies being received at once")
-                return Self.retryLater("too many deliveries at once, retry later\n")
+            let beyond = Self.reservedPerBodyByte * (body.count + chunk.readableBytes) - taken
+            if beyond > 0 {
+                // A body without a length (chunked) is taken as it comes, and refused rather than waited for.
+                guard bodies.take(beyond) else {
+                    context.logger.warning("webhook delivery refused: too many deliveries being received at once")
+                    return Self.retryLater("too many deliveries at once, retry later\n")
+                }
+                taken += beyond
             }
             verifier.update(chunk.readableBytesView)
             body.append(contentsOf: chunk.readableBytesView)
@@ -68,6 +97,12 @@ struct WebhookController {
         do {
             // Only the parse is limited: waiting for the commit holds little memory and must not hold a slot.
             let prepared = try await parsing.run { [body] in try ingestor.prepare(body: body, source: .http) }
+            // The actions wait for their commit beside the body.
+            let excess = body.count + prepared.actionBytes - taken
+            if excess > 0 {
+                bodies.overdraw(excess)
+                taken += excess
+            }
             let result = try await ingestor.store(prepared)
             context.logger.debug(
                 "webhook delivery stored",

@@ -76,5 +76,8 @@ public struct WebhookIngestor: Sendable {
         let delivery: WebhookDelivery
         let rejectedActions: Int
         let otherItems: Int
+
+        /// About how much memory the parsed actions hold until they are stored.
+        var actionBytes: Int { delivery.actions.reduce(0) { $0 + $1.approximateBytes } }
     }
 }
