@@ -36,16 +36,21 @@ public func buildApplication(
     let clientLimits = ClientLimits(
         idle: .seconds(Int64(config.http.idleTimeoutSeconds)), header: .seconds(Int64(config.http.headerTimeoutSeconds)),
         body: .seconds(Int64(config.http.bodyTimeoutSeconds)))
+    let certificates = try config.http.tls.isEnabled
+        ? CertificateStore(certificatePath: config.http.tls.certificatePath, privateKeyPath: config.http.tls.privateKeyPath)
+        : nil
     var app = Application(
         router: router,
-        server: HTTPServerBuilder { responder in
-            LimitedHTTP1Channel(inner: HTTP1Channel(responder: responder), limits: clientLimits)
+        server: HTTPServerBuilder { responder -> any ServerChildChannel in
+            let http1 = LimitedHTTP1Channel(inner: HTTP1Channel(responder: responder), limits: clientLimits)
+            guard let certificates else { return http1 }
+            return ReloadingTLSChannel(base: http1, certificates: certificates)
         },
         configuration: .init(
             address: .hostname(config.http.host, port: config.http.port), serverName: "clickattr",
             availableConnectionsDelegate: MaximumAvailableConnections(
                 ConnectionCeiling.effective(configured: config.http.maxConnections, logger: logger))),
-        services: [visitWriter, deliveryWriter]
+        services: [visitWriter, deliveryWriter, SignalReloader(certificates: certificates, logger: logger)]
             + (config.retention.days > 0 ? [DailyPurge(store: store, days: config.retention.days, logger: logger, now: now)] : []),
         logger: logger)
     app.beforeServerStarts {

@@ -123,13 +123,19 @@ struct CLI {
         let log: String
     }
 
-    /// Runs curl against a live server and returns its status line and headers.
-    static func curl(_ arguments: [String], headers: Bool = true) throws -> String {
+    /// Runs curl against a live server and returns its status line and headers (or what it says on standard
+    /// error, with `-v`).
+    static func curl(_ arguments: [String], headers: Bool = true, standardError: Bool = false) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["curl", "-s", "--max-time", "10"] + (headers ? ["-i"] : []) + arguments
         let out = Pipe()
-        process.standardOutput = out
+        if standardError {
+            process.standardError = out
+            process.standardOutput = FileHandle.nullDevice
+        } else {
+            process.standardOutput = out
+        }
         try process.run()
         let data = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

@@ -145,14 +145,19 @@ import Glibc
             try connection.send(index % 2 == 0 ? "GET /promo HTTP/1.1\r\nHost: x\r\n" : "")
             stalled.append(connection)
         }
-        // curl times the request itself, from connecting to the last byte: its own start-up is not counted.
-        let answer = try CLI.curl(
-            ["-o", "/dev/null", "-w", "%{http_code} %{time_total}", "-A", "Mozilla/5.0 (iPhone) Safari/604.1",
-             "http://127.0.0.1:\(port)/summer-sale?click_id=through"], headers: false)
-        let parts = answer.split(separator: " ")
-        #expect(parts.first == "302")
-        let seconds = try #require(parts.last.flatMap { Double($0) })
-        #expect(seconds < 0.1, "the redirect took \(seconds) s")
+        // curl times each request itself, from connecting to the last byte: its own start-up is not counted.
+        // The median of five, so that one scheduling hiccup of this shared machine is not taken for the server.
+        var times: [Double] = []
+        for _ in 0..<5 {
+            let answer = try CLI.curl(
+                ["-o", "/dev/null", "-w", "%{http_code} %{time_total}", "-A", "Mozilla/5.0 (iPhone) Safari/604.1",
+                 "http://127.0.0.1:\(port)/summer-sale?click_id=through"], headers: false)
+            let parts = answer.split(separator: " ")
+            #expect(parts.first == "302")
+            times.append(try #require(parts.last.flatMap { Double($0) }))
+        }
+        let median = times.sorted()[2]
+        #expect(median < 0.1, "redirects took \(times) s")
         let store = try SQLiteStore(path: cli.path("db/clickattr.sqlite"))
         #expect(try await store.recentVisits(limit: 1).first?.clickID == "through")
         #expect(stalled.count == 1000)

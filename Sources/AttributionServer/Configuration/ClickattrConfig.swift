@@ -20,6 +20,8 @@ public struct ClickattrConfig: Sendable, Equatable, Decodable {
         public var orphanVisitsPerMinute = 60
         /// The Content-Security-Policy of landing pages: loosen it for the pixels an operator's page loads.
         public var landingContentSecurityPolicy = SecurityHeaders.defaultLandingPolicy
+        /// Native TLS, for hosts without a reverse proxy.
+        public var tls = TLS()
 
         public init() {}
 
@@ -33,6 +35,7 @@ public struct ClickattrConfig: Sendable, Equatable, Decodable {
             case maxConnections = "max_connections"
             case orphanVisitsPerMinute = "orphan_visits_per_minute"
             case landingContentSecurityPolicy = "landing_csp"
+            case tls
         }
 
         public init(from decoder: any Decoder) throws {
@@ -48,6 +51,29 @@ public struct ClickattrConfig: Sendable, Equatable, Decodable {
             maxConnections = try c.value(.maxConnections, default: maxConnections)
             orphanVisitsPerMinute = try c.value(.orphanVisitsPerMinute, default: orphanVisitsPerMinute)
             landingContentSecurityPolicy = try c.value(.landingContentSecurityPolicy, default: landingContentSecurityPolicy)
+            tls = try c.value(.tls, default: tls)
+        }
+    }
+
+    /// A PEM certificate (chain) and its private key; both empty serves plain HTTP.
+    public struct TLS: Sendable, Equatable, Decodable {
+        public var certificatePath = ""
+        public var privateKeyPath = ""
+
+        public init() {}
+
+        public var isEnabled: Bool { !certificatePath.isEmpty || !privateKeyPath.isEmpty }
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case certificatePath = "certificate_path"
+            case privateKeyPath = "private_key_path"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            certificatePath = try c.value(.certificatePath, default: certificatePath)
+            privateKeyPath = try c.value(.privateKeyPath, default: privateKeyPath)
         }
     }
 

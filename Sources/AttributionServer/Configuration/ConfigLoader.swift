@@ -96,6 +96,8 @@ public enum ConfigLoader {
         ("http.max_connections", { c, v throws(ConfigError) in c.http.maxConnections = try int(v, "http.max_connections") }),
         ("http.orphan_visits_per_minute", { c, v throws(ConfigError) in c.http.orphanVisitsPerMinute = try int(v, "http.orphan_visits_per_minute") }),
         ("http.landing_csp", { c, v in c.http.landingContentSecurityPolicy = v }),
+        ("http.tls.certificate_path", { c, v in c.http.tls.certificatePath = v }),
+        ("http.tls.private_key_path", { c, v in c.http.tls.privateKeyPath = v }),
         ("storage.driver", { c, v in c.storage.driver = v }),
         ("storage.sqlite.path", { c, v in c.storage.sqlitePath = v }),
         ("storage.postgres.url", { c, v in c.storage.postgresURL = v }),
@@ -173,6 +175,9 @@ public enum ConfigLoader {
             config.http.landingContentSecurityPolicy.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7f })
         else {
             throw .invalid("http.landing_csp", "must be a Content-Security-Policy on one line of printable ASCII")
+        }
+        if config.http.tls.isEnabled, config.http.tls.certificatePath.isEmpty || config.http.tls.privateKeyPath.isEmpty {
+            throw .invalid("http.tls", "certificate_path and private_key_path go together: set both, or neither for plain HTTP")
         }
         guard config.http.orphanVisitsPerMinute >= 0 else {
             throw .invalid("http.orphan_visits_per_minute", "must be 0 (store none) or more")
