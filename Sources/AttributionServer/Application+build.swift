@@ -96,7 +96,7 @@ public func makeStore(config: ClickattrConfig) throws -> any Store {
     case "sqlite":
         do {
             return try SQLiteStore(path: config.storage.sqlitePath)
-        } catch let error as StoreOpenError {
+        } catch {
             // What the path names (a file where a folder should be, a file that is not SQLite) is the operator's
             // to fix, so it is said as a config error.
             throw ConfigError.invalid("storage.sqlite.path", "'\(config.storage.sqlitePath)' cannot be opened: \(error)")
