@@ -20,7 +20,7 @@ PORT = int(PORT)
 KILLS = int(sys.argv[7]) if len(sys.argv) > 7 else 10
 random.seed(int(sys.argv[8]) if len(sys.argv) > 8 else 1)
 
-answered = {"taps": [], "clicks": [], "orders": []}
+answered = {"taps": [], "deliveries": [], "conversions": []}
 sent = {"taps": 0, "deliveries": 0, "conversions": 0}
 lock = threading.Lock()
 running = True
@@ -40,36 +40,41 @@ def start():
     raise SystemExit("the server did not come back")
 
 
-def post(path, body, headers):
+def request(method, path, body=None, headers=None):
     connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
-    connection.request("POST", path, body=body, headers=headers)
+    connection.request(method, path, body=body, headers=headers or {})
     response = connection.getresponse()
     response.read()
     return response.status
 
 
-def taps(worker):
+def keep_sending(kind, success, make):
+    """Sends what `make(number)` makes, (method, path, body, headers, ids), until told to stop; the ids of each
+    request answered `success` are noted. A request that gets no answer (the server was killed) is not."""
     number = 0
     while running:
         number += 1
-        click = f"tap-{worker}-{number}"
+        method, path, body, headers, ids = make(number)
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
-            connection.request("GET", f"/promo?click_id={click}", headers={"User-Agent": "Mozilla/5.0 (iPhone) Safari/604.1"})
-            status = connection.getresponse().status
+            status = request(method, path, body, headers)
         except OSError:
             time.sleep(0.01)
             continue
         with lock:
-            sent["taps"] += 1
-            if status == 302:
-                answered["taps"].append(click)
+            sent[kind] += 1
+            if status == success:
+                answered[kind].extend(ids)
 
 
-def deliveries(worker):
-    number = 0
-    while running:
-        number += 1
+def tap(worker):
+    def make(number):
+        click = f"tap-{worker}-{number}"
+        return "GET", f"/promo?click_id={click}", None, {"User-Agent": "Mozilla/5.0 (iPhone) Safari/604.1"}, [click]
+    keep_sending("taps", 302, make)
+
+
+def deliver(worker):
+    def make(number):
         clicks = [f"hook-{worker}-{number}-{n}" for n in range(20)]
         body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
             {"field": "messages", "value": {"messaging_product": "whatsapp", "metadata": {"phone_number_id": "2"},
@@ -78,39 +83,23 @@ def deliveries(worker):
                                                               "marketing_messages_link_click_data": {"click_id": c}}
                                                              for n, c in enumerate(clicks)]}}]}]}).encode()
         signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-        try:
-            status = post("/webhooks/whatsapp", body, {"Content-Type": "application/json", "X-Hub-Signature-256": signature})
-        except OSError:
-            time.sleep(0.01)
-            continue
-        with lock:
-            sent["deliveries"] += 1
-            if status == 200:
-                answered["clicks"].extend(clicks)
+        return "POST", "/webhooks/whatsapp", body, {"Content-Type": "application/json", "X-Hub-Signature-256": signature}, clicks
+    keep_sending("deliveries", 200, make)
 
 
-def conversions(worker):
-    number = 0
-    while running:
-        number += 1
+def convert(worker):
+    def make(number):
         order = f"order-{worker}-{number}"
         body = json.dumps({"click_id": f"tap-{worker}-{number}", "event": "purchase", "value": "9.99",
                            "currency": "EUR", "order_id": order}).encode()
-        try:
-            status = post("/api/v1/conversions", body, {"Content-Type": "application/json", "Authorization": f"Bearer {KEY}"})
-        except OSError:
-            time.sleep(0.01)
-            continue
-        with lock:
-            sent["conversions"] += 1
-            if status == 201:
-                answered["orders"].append(order)
+        return "POST", "/api/v1/conversions", body, {"Content-Type": "application/json", "Authorization": f"Bearer {KEY}"}, [order]
+    keep_sending("conversions", 201, make)
 
 
 server = start()
-workers = [threading.Thread(target=taps, args=(n,)) for n in range(8)]
-workers += [threading.Thread(target=deliveries, args=(n,)) for n in range(2)]
-workers += [threading.Thread(target=conversions, args=(n,)) for n in range(2)]
+workers = [threading.Thread(target=tap, args=(n,)) for n in range(8)]
+workers += [threading.Thread(target=deliver, args=(n,)) for n in range(2)]
+workers += [threading.Thread(target=convert, args=(n,)) for n in range(2)]
 for worker in workers:
     worker.start()
 for kill in range(KILLS):
@@ -143,8 +132,8 @@ def check(name, table, column, values):
 print(f"{KILLS} kills with SIGKILL; answered {sent['taps']} taps, {sent['deliveries']} deliveries of 20 clicks, "
       f"{sent['conversions']} conversions")
 check("302 taps", "visits", "click_id", answered["taps"])
-check("clicks of 200 deliveries", "user_actions", "click_id", answered["clicks"])
-check("201 conversions", "conversions", "order_id", answered["orders"])
+check("clicks of 200 deliveries", "user_actions", "click_id", answered["deliveries"])
+check("201 conversions", "conversions", "order_id", answered["conversions"])
 integrity = database.execute("PRAGMA integrity_check").fetchone()[0]
 print(f"integrity_check: {integrity}")
 if integrity != "ok":

@@ -104,8 +104,14 @@ final class ConnectionClock {
         case .body:
             schedule(quiescing ? min(limits.body, limits.drain) : limits.body)
         case .end:
-            phase = .answering
-            cancel()
+            if keepAlive.isEmpty {
+                // Answered before its body was all read (a refused upload): the connection is idle already.
+                phase = .waiting(headStarted: false)
+                schedule(limits.idle)
+            } else {
+                phase = .answering
+                cancel()
+            }
         }
     }
 

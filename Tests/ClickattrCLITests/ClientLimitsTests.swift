@@ -105,10 +105,16 @@ import Glibc
         let idle = try RawConnection(port: port)
         try idle.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(idle.read(until: "ok\n", timeout: 5).hasPrefix("HTTP/1.1 200"))
+        // An upload refused before its body was sent; the body follows the answer, then nothing: idle too.
+        let refused = try RawConnection(port: port)
+        try refused.send("POST /webhooks/whatsapp HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n")
+        #expect(refused.read(until: "\r\n\r\n", timeout: 5).hasPrefix("HTTP/1.1 401"))
+        try refused.send("{}")
 
         // Each is read after the one before it has closed, so only an upper bound is meaningful.
         for (name, connection, within) in [
             ("silent", silent, 3.0), ("trickle", trickle, 3.0), ("stalled body", stalled, 3.0), ("idle", idle, 4.0),
+            ("refused", refused, 4.0),
         ] {
             let result = connection.readUntilClosed(timeout: 8)
             #expect(result.closed, "\(name) was not closed")
@@ -161,6 +167,34 @@ import Glibc
         let store = try SQLiteStore(path: cli.path("db/clickattr.sqlite"))
         #expect(try await store.recentVisits(limit: 1).first?.clickID == "through")
         #expect(stalled.count == 1000)
+    }
+
+    /// Past `http.max_connections`, new connections wait in the listen queue: the server neither spins on
+    /// accept() nor fails, and serves them as soon as a connection closes.
+    @Test func pastTheConnectionLimitNewConnectionsWaitWithoutSpinning() throws {
+        let cli = try CLI()
+        let (server, port) = try cli.startServer(http: "  max_connections: 20")
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        var held: [RawConnection] = []
+        for _ in 0..<40 { held.append(try RawConnection(port: port)) }
+        let before = try Self.cpuTicks(server.processIdentifier)
+        Thread.sleep(forTimeInterval: 1)
+        let spent = try Self.cpuTicks(server.processIdentifier) - before
+        // Clock ticks are hundredths of a second: a spinning accept loop would take most of one.
+        #expect(spent < 20, "the server used \(spent) ticks of CPU in a second while over its limit")
+        held.removeAll()
+        #expect(try CLI.curl(["http://127.0.0.1:\(port)/healthz"]).hasPrefix("HTTP/1.1 200"))
+    }
+
+    /// User and system CPU time of a process, in clock ticks.
+    static func cpuTicks(_ pid: Int32) throws -> Int {
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
+        return Int(fields[11])! + Int(fields[12])!
     }
 
     @Test func sigtermExitsPromptlyWithAStalledUploadOpen() throws {
