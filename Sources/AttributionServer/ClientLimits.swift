@@ -100,9 +100,9 @@ final class ConnectionClock {
         case .head(let head):
             keepAlive.append(head.isKeepAlive && !quiescing)
             phase = .readingBody
-            schedule(quiescing ? min(limits.body, limits.drain) : limits.body)
+            schedule(bodyDeadline)
         case .body:
-            schedule(quiescing ? min(limits.body, limits.drain) : limits.body)
+            schedule(bodyDeadline)
         case .end:
             if keepAlive.isEmpty {
                 // Answered before its body was all read (a refused upload): the connection is idle already.
@@ -132,10 +132,13 @@ final class ConnectionClock {
         quiescing = true
         switch phase {
         case .waiting: context?.close(promise: nil)
-        case .readingBody: schedule(min(limits.body, limits.drain))
+        case .readingBody: schedule(bodyDeadline)
         case .answering: break
         }
     }
+
+    /// Between two pieces of a body; shorter once the server is stopping.
+    private var bodyDeadline: TimeAmount { quiescing ? min(limits.body, limits.drain) : limits.body }
 
     private func schedule(_ delay: TimeAmount) {
         deadline?.cancel()

@@ -53,7 +53,7 @@ struct WebhookController {
         }
         let announced = request.headers[.contentLength].flatMap { Int($0) }
         if let announced, announced > Self.maximumBodyBytes {
-            return .plainText("the body is over \(Self.maximumBodyBytes) bytes\n", status: .contentTooLarge)
+            return Self.tooLarge
         }
         // The whole announced body is taken from the budget before a byte of it is read.
         var taken = 0
@@ -66,8 +66,7 @@ struct WebhookController {
         }
         if let announced, announced > 0 {
             guard await bodies.take(Self.reservedPerBodyByte * announced, waitingUpTo: Self.budgetPatience) else {
-                context.logger.warning("webhook delivery refused: too many deliveries being received at once")
-                return Self.retryLater("too many deliveries at once, retry later\n")
+                return busy(context: context)
             }
             taken = Self.reservedPerBodyByte * announced
         }
@@ -75,14 +74,13 @@ struct WebhookController {
         body.reserveCapacity(announced ?? 0)
         for try await chunk in request.body {
             guard body.count + chunk.readableBytes <= Self.maximumBodyBytes else {
-                return .plainText("the body is over \(Self.maximumBodyBytes) bytes\n", status: .contentTooLarge)
+                return Self.tooLarge
             }
             let beyond = Self.reservedPerBodyByte * (body.count + chunk.readableBytes) - taken
             if beyond > 0 {
                 // A body without a length (chunked) is taken as it comes, and refused rather than waited for.
                 guard bodies.take(beyond) else {
-                    context.logger.warning("webhook delivery refused: too many deliveries being received at once")
-                    return Self.retryLater("too many deliveries at once, retry later\n")
+                    return busy(context: context)
                 }
                 taken += beyond
             }
@@ -118,6 +116,16 @@ struct WebhookController {
             context.logger.error("webhook delivery not stored: \(error)")
             return Self.retryLater("delivery not stored, retry later\n")
         }
+    }
+
+    /// The budget has no room: Meta retries later.
+    private func busy(context: AppRequestContext) -> Response {
+        context.logger.warning("webhook delivery refused: too many deliveries being received at once")
+        return Self.retryLater("too many deliveries at once, retry later\n")
+    }
+
+    static var tooLarge: Response {
+        .plainText("the body is over \(maximumBodyBytes) bytes\n", status: .contentTooLarge)
     }
 
     private func refused(_ error: WebhookSignature.Failure, context: AppRequestContext) -> Response {
