@@ -38,7 +38,8 @@ import Testing
             let lost = log.entries.filter { $0.message.hasPrefix("visit not stored") }
             #expect(lost.count == 4)
             #expect(Set(lost.compactMap { $0.metadata["click_id"]?.description }) == Set(answered.all))
-            #expect(lost.last?.metadata["lost_visits_total"] == "4")
+            // Concurrent visitors may log out of counter order; each total is logged exactly once.
+            #expect(Set(lost.compactMap { $0.metadata["lost_visits_total"]?.description }) == ["1", "2", "3", "4"])
 
             gated.open()
             #expect(try await first.value.status == .found)
