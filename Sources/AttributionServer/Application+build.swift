@@ -42,9 +42,10 @@ public func buildApplication(
     var app = Application(
         router: router,
         server: HTTPServerBuilder { responder -> any ServerChildChannel in
-            let http1 = LimitedHTTP1Channel(inner: HTTP1Channel(responder: responder), limits: clientLimits)
-            guard let certificates else { return http1 }
-            return ReloadingTLSChannel(base: http1, certificates: certificates)
+            guard let certificates else {
+                return LimitedHTTP1Channel(inner: HTTP1Channel(responder: responder), limits: clientLimits)
+            }
+            return ReloadingTLSChannel(responder: responder, limits: clientLimits, certificates: certificates)
         },
         configuration: .init(
             address: .hostname(config.http.host, port: config.http.port), serverName: "clickattr",
