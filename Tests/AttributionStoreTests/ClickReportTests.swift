@@ -1,5 +1,6 @@
 import AttributionCore
 import AttributionStore
+import ClickattrTestSupport
 import Testing
 
 /// The join rules of `report clicks`, one by one, over a real database of each kind.
@@ -161,5 +162,44 @@ import Testing
         #expect(Array(totals.rows[0].prefix(5)) == [.number(7), .number(3), .ratio(3.0 / 7), .number(1), .number(3)])
         #expect(totals.rows[0][8] == .number(5))
         #expect(totals.rows[0][10] == .text("35.00 EUR; 5.00 USD"))
+    }
+
+    /// Every report format, as bytes, for the scenario's data.
+    static func encodedReports(_ store: any Store) async throws -> [String] {
+        var outputs: [String] = []
+        for format in ReportFormat.allCases {
+            var cursor: ReportCursor?
+            var rows: [ClickReportRow] = []
+            repeat {
+                let page = try await store.clickReportPage(
+                    ReportQuery(from: nil, to: nil, windowMilliseconds: window), after: cursor, limit: 3)
+                rows += page.rows
+                cursor = page.next
+            } while cursor != nil
+            let clicks = ReportEncoder(format: format, columns: ClickReportRow.columns)
+            outputs.append(
+                clicks.header() + rows.enumerated().map { clicks.row($0.element.cells, index: $0.offset) }.joined()
+                    + clicks.footer(rowCount: rows.count))
+            for keys in [[], [.day], SummaryReport.Key.allCases] as [[SummaryReport.Key]] {
+                let summary = try await store.summary(ReportQuery(from: nil, to: nil, windowMilliseconds: window), groupBy: keys)
+                let encoder = ReportEncoder(format: format, columns: summary.columns)
+                outputs.append(
+                    encoder.header() + summary.rows.enumerated().map { encoder.row($0.element, index: $0.offset) }.joined()
+                        + encoder.footer(rowCount: summary.rows.count))
+            }
+        }
+        return outputs
+    }
+
+    /// The same data gives the same report bytes from every database: order, text, numbers and decimals.
+    @Test(.enabled(if: PostgresCluster.isAvailable)) func everyDatabaseWritesTheSameReportBytes() async throws {
+        let sqlite = try StoreKind.sqlite.open().store
+        let postgres = try StoreKind.postgres.open().store
+        try await Self.scenario(sqlite)
+        try await Self.scenario(postgres)
+        let expected = try await Self.encodedReports(sqlite)
+        #expect(expected.count == ReportFormat.allCases.count * 4)
+        #expect(expected.allSatisfy { $0.contains("EUR") })
+        #expect(try await Self.encodedReports(postgres) == expected)
     }
 }

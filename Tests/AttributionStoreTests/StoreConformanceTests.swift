@@ -2,11 +2,17 @@ import AttributionCore
 import AttributionStore
 import ClickattrTestSupport
 import Foundation
+import Logging
 import Testing
 
-/// Every Store implementation must pass these; each kind opens a fresh, real database.
-enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
+/// Every Store implementation must pass these; each kind opens a fresh, real database. PostgreSQL runs on the
+/// test process's throwaway cluster; when it cannot start, its cases are skipped with a loud message (and
+/// `CLICKATTR_REQUIRE_POSTGRES=1`, as in CI, makes that a failure: see `PostgresAvailabilityTests`).
+enum StoreKind: String, CustomTestStringConvertible {
     case sqlite
+    case postgres
+
+    static var allCases: [StoreKind] { PostgresCluster.isAvailable ? [.sqlite, .postgres] : [.sqlite] }
 
     var testDescription: String { rawValue }
 
@@ -15,6 +21,20 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
         case .sqlite:
             let path = try Scratch.directory("store").appendingPathComponent("test.sqlite").path
             return (try SQLiteStore(path: path), { try SQLiteStore(path: path) })
+        case .postgres:
+            let url = try PostgresCluster.freshDatabaseURL()
+            var logger = Logger(label: "test-postgres")
+            logger.logLevel = .error
+            let open = { [logger] in try PostgresStore(url: url, maxConnections: 4, logger: logger) }
+            return (try open(), open)
+        }
+    }
+}
+
+@Suite struct PostgresAvailabilityTests {
+    @Test func theThrowawayClusterRunsWhenRequired() {
+        if PostgresCluster.isRequired {
+            #expect(PostgresCluster.isAvailable, "PostgreSQL is required but did not start: \(PostgresCluster.unavailableReason ?? "")")
         }
     }
 }
@@ -97,6 +117,40 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
         let reopened = try reopen()
         #expect(try await reopened.recentVisits(limit: 10) == [blank, orphan, human])
         #expect(try await reopened.counts().visits == 3)
+    }
+
+    /// Two instances (two stores on one database) starting at once, then receiving the same deliveries and the
+    /// same conversion at once: the schema is made once, and constraints, not reads, keep every row single.
+    @Test(arguments: StoreKind.allCases)
+    func instancesRacingOnTheSameDataStoreItOnce(kind: StoreKind) async throws {
+        let (first, reopen) = try kind.open()
+        let second = try reopen()
+        async let migrated: Void = first.migrate()
+        try await second.migrate()
+        try await migrated
+
+        let deliveries = (0..<20).map { index in
+            makeDelivery(body: "race-\(index)", actions: (0..<50).map { action("race-\(index)-\($0)", click: "c\($0)") })
+        }
+        // The second instance gets the same bodies in reverse order, as two load-balanced retries might.
+        async let fromFirst = first.ingest(deliveries)
+        let fromSecond = try await second.ingest(deliveries.reversed())
+        let outcomes = try await fromFirst + fromSecond
+        #expect(outcomes.filter(\.newDelivery).count == 20)
+        #expect(outcomes.map(\.storedActions).reduce(0, +) == 1000)
+        #expect(try await first.counts() == StoreCounts(deliveries: 20, userActions: 1000, visits: 0))
+
+        let conversion = Conversion(
+            event: "purchase", clickID: "c1", visitorID: nil, valueMicros: 24_990_000, currency: "EUR", orderID: "A-1",
+            occurredAt: 1_764_331_260_000, source: .api)
+        for _ in 0..<5 {
+            async let one = first.recordConversion(conversion, receivedAt: 1_764_331_260_000, lookback: 86_400_000)
+            let other = try await second.recordConversion(conversion, receivedAt: 1_764_331_260_000, lookback: 86_400_000)
+            let both = try await [one, other]
+            #expect(both.allSatisfy { $0.clickID == "c1" })
+            #expect(both.filter(\.created).count <= 1)
+        }
+        #expect(try await first.counts().conversions == 1)
     }
 
     private func makeDelivery(body: String, actions: [UserAction]) -> WebhookDelivery {

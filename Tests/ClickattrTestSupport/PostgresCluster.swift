@@ -1,0 +1,188 @@
+import Foundation
+import Synchronization
+
+/// A throwaway PostgreSQL cluster for the test process: made with the image's server binaries in a temporary
+/// folder on a private port and socket folder (run as the `postgres` user when the tests run as root), started
+/// on first use and removed when the process exits. Each test takes a database of its own.
+public enum PostgresCluster {
+    /// Where the server binaries are; `CLICKATTR_PG_BIN` overrides.
+    static let binaries = ProcessInfo.processInfo.environment["CLICKATTR_PG_BIN"] ?? "/usr/lib/postgresql/15/bin"
+
+    /// When set (as `.ci/run` does), a cluster that cannot start fails the tests instead of skipping them.
+    public static var isRequired: Bool { ProcessInfo.processInfo.environment["CLICKATTR_REQUIRE_POSTGRES"] == "1" }
+
+    public struct Unavailable: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    struct Running {
+        let folder: String
+        let port: Int
+    }
+
+    private static let started: Result<Running, Unavailable> = {
+        let result = Result { () throws(Unavailable) -> Running in try start() }
+        switch result {
+        case .success(let running):
+            atexit { PostgresCluster.stopAtExit() }
+            _ = running
+        case .failure(let reason):
+            FileHandle.standardError.write(
+                Data("\n*** PostgreSQL tests SKIPPED: \(reason) ***\n*** (set CLICKATTR_REQUIRE_POSTGRES=1 to make this a failure)\n\n".utf8))
+        }
+        return result
+    }()
+
+    private static let databases = Atomic<Int>(0)
+
+    /// Whether the cluster runs (starting it if it has not been tried yet).
+    public static var isAvailable: Bool {
+        if case .success = started { return true }
+        return false
+    }
+
+    /// Why the cluster does not run, or nil when it does.
+    public static var unavailableReason: String? {
+        if case .failure(let reason) = started { return reason.description }
+        return nil
+    }
+
+    /// The URL of a new, empty database on the cluster.
+    public static func freshDatabaseURL() throws -> String {
+        let running = try started.get()
+        let name = "test_\(databases.add(1, ordering: .relaxed).newValue)"
+        try run(["createdb", "-h", "127.0.0.1", "-p", "\(running.port)", "-U", "clickattr", name], as: nil)
+        return "postgres://clickattr@127.0.0.1:\(running.port)/\(name)?sslmode=disable"
+    }
+
+    /// The cluster's port, for tests that stop and start the server.
+    public static var port: Int? { try? started.get().port }
+
+    /// Stops the server (fast shutdown, connections cut), as a failing database would go away.
+    public static func stopServer() throws {
+        let running = try started.get()
+        try run(["pg_ctl", "-D", "\(running.folder)/data", "-m", "fast", "-w", "stop"], as: owner)
+    }
+
+    /// Starts the server again after `stopServer`.
+    public static func startServer() throws {
+        let running = try started.get()
+        try startServer(running)
+    }
+
+    private static var owner: String? { geteuid() == 0 ? "postgres" : nil }
+
+    private static func start() throws(Unavailable) -> Running {
+        guard FileManager.default.isExecutableFile(atPath: "\(binaries)/initdb") else {
+            throw Unavailable(description: "no PostgreSQL server binaries in \(binaries)")
+        }
+        let folder = "/tmp/clickattr-pg-\(getpid())"
+        removeAbandonedClusters()
+        do {
+            try? FileManager.default.removeItem(atPath: folder)
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            if let owner {
+                try run(["/bin/chown", owner, folder], as: nil)
+            }
+            try run(
+                ["initdb", "-D", "\(folder)/data", "-U", "clickattr", "--auth=trust", "-E", "UTF8", "--locale=C", "-N"],
+                as: owner)
+            let running = Running(folder: folder, port: try freePort())
+            try startServer(running)
+            return running
+        } catch let error as Unavailable {
+            throw error
+        } catch {
+            throw Unavailable(description: "\(error)")
+        }
+    }
+
+    private static func startServer(_ running: Running) throws {
+        // Durability settings are off: a test cluster is thrown away, and the tests measure nothing.
+        let options = [
+            "-p \(running.port)", "-k \(running.folder)", "-c listen_addresses=127.0.0.1", "-c fsync=off",
+            "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=500",
+        ].joined(separator: " ")
+        try run(
+            ["pg_ctl", "-D", "\(running.folder)/data", "-l", "\(running.folder)/server.log", "-w", "-o", options, "start"],
+            as: owner)
+    }
+
+    /// Clusters left by test processes that were killed before their exit handler ran.
+    private static func removeAbandonedClusters() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []
+        for name in names where name.hasPrefix("clickattr-pg-") {
+            guard let pid = Int32(name.dropFirst("clickattr-pg-".count)), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try? run(["pg_ctl", "-D", "/tmp/\(name)/data", "-m", "immediate", "-w", "stop"], as: owner)
+            try? FileManager.default.removeItem(atPath: "/tmp/\(name)")
+        }
+    }
+
+    private static func stopAtExit() {
+        guard case .success(let running) = started else { return }
+        try? run(["pg_ctl", "-D", "\(running.folder)/data", "-m", "immediate", "-w", "stop"], as: owner)
+        try? FileManager.default.removeItem(atPath: running.folder)
+    }
+
+    /// A TCP port nobody listens on now: the kernel's pick for a socket bound to port 0.
+    private static func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
+            }
+        }
+        guard bound else { throw Unavailable(description: "no free TCP port on 127.0.0.1") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Runs a server binary (or an absolute path) to completion, as `user` when given; throws with its output.
+    /// Spawned by hand, not with Foundation's `Process`: the server that `pg_ctl start` leaves running would
+    /// inherit `Process`'s termination-watching descriptor and `waitUntilExit` would wait for the server to stop.
+    /// Here the child gets only standard input, output (a file) and error, nothing else.
+    private static func run(_ arguments: [String], as user: String?) throws {
+        var command = arguments
+        if !command[0].hasPrefix("/") { command[0] = "\(binaries)/\(command[0])" }
+        if let user { command = ["/usr/sbin/runuser", "-u", user, "--"] + command }
+        let outputPath = "/tmp/clickattr-pgout-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        spawnCloseFrom(&actions, 3)
+        spawnChangeDirectory(&actions, "/tmp")
+        let argv = command.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, command[0], &actions, nil, argv, environ)
+        guard spawned == 0 else {
+            throw Unavailable(description: "\(command[0]) could not be started: \(String(cString: strerror(spawned)))")
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        // Exited normally with status 0.
+        guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
+            throw Unavailable(
+                description: "\(arguments.joined(separator: " ")) failed: \(text.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+    }
+}
+
+// glibc (2.34 and later) has these, but its headers show them to Swift only with _GNU_SOURCE.
+@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
+private func spawnCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ lowest: Int32) -> Int32
+
+@_silgen_name("posix_spawn_file_actions_addchdir_np")
+private func spawnChangeDirectory(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ path: UnsafePointer<CChar>)
+    -> Int32
