@@ -11,7 +11,16 @@ public func buildApplication(
     config: ClickattrConfig, logger: Logger = Logger(label: "clickattr"), store: (any Store)? = nil,
     now: @escaping @Sendable () -> Int64 = Clock.milliseconds
 ) async throws -> some ApplicationProtocol {
-    let store = try store ?? makeStore(config: config)
+    let store = try store ?? makeStore(config: config, logger: logger)
+    try await prepare(store, config: config)
+    // On PostgreSQL a visit is made durable on this instance's disk, and shipped to the database from there.
+    var spool: VisitSpool?
+    var shipper: SpoolShipper?
+    if let postgres = store as? PostgresStore {
+        let opened = try openSpool(config: config)
+        spool = opened
+        shipper = SpoolShipper(spool: opened, store: postgres, logger: logger)
+    }
     let templates = try await loadTemplates(config: config)
     if config.webhook.appSecret.isEmpty {
         logger.warning("webhook.app_secret is empty: every webhook POST will be refused until it is set")
@@ -20,8 +29,12 @@ public func buildApplication(
         maxBatchSize: config.storage.batch.maxSize,
         maxWait: .milliseconds(config.storage.batch.maxWaitMilliseconds),
         queueCapacity: config.storage.batch.queueCapacity)
-    let visitWriter = BatchWriter<Visit, Void>(limits: limits) { visits in
-        try await store.recordVisits(visits)
+    let visitWriter = BatchWriter<Visit, Void>(limits: limits) { [spool] visits in
+        if let spool {
+            try await spool.append(visits)
+        } else {
+            try await store.recordVisits(visits)
+        }
         return Array(repeating: (), count: visits.count)
     }
     // A delivery may hold 1000 actions and 4 MiB: its queue stays short so memory stays bounded (64 x 4 MiB).
@@ -30,7 +43,7 @@ public func buildApplication(
         queueCapacity: min(limits.queueCapacity, 64))
     let deliveryWriter = BatchWriter<WebhookDelivery, IngestOutcome>(limits: deliveryLimits, commit: store.ingest)
     let router = buildRouter(
-        config: config, store: store, visits: VisitRecorder(writer: visitWriter),
+        config: config, store: store, spool: spool, visits: VisitRecorder(writer: visitWriter),
         webhooks: WebhookIngestor(writer: deliveryWriter, logger: logger, now: now), templates: templates, now: now)
     // The server is the group's last service, so it stops first on SIGTERM; the writers then drain their queues.
     let clientLimits = ClientLimits(
@@ -51,22 +64,20 @@ public func buildApplication(
             address: .hostname(config.http.host, port: config.http.port), serverName: "clickattr",
             availableConnectionsDelegate: MaximumAvailableConnections(
                 ConnectionCeiling.effective(configured: config.http.maxConnections, logger: logger))),
-        services: [visitWriter, deliveryWriter, SignalReloader(certificates: certificates, logger: logger)]
+        // Stopped in reverse order: the server, then the writers drain, then the shipper ships what it can.
+        services: (shipper.map { [$0] } ?? []) + [visitWriter, deliveryWriter, SignalReloader(certificates: certificates, logger: logger)]
             + (config.retention.days > 0 ? [DailyPurge(store: store, days: config.retention.days, logger: logger, now: now)] : []),
         logger: logger)
-    app.beforeServerStarts {
-        try await store.migrate()
-    }
     return app
 }
 
 /// Every route of the service, in one router.
 func buildRouter(
-    config: ClickattrConfig, store: any Store, visits: VisitRecorder, webhooks: WebhookIngestor,
+    config: ClickattrConfig, store: any Store, spool: VisitSpool? = nil, visits: VisitRecorder, webhooks: WebhookIngestor,
     templates: MustacheLibrary, now: @escaping @Sendable () -> Int64
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
-    HealthController(store: store).addRoutes(to: router)
+    HealthController(store: store, spool: spool).addRoutes(to: router)
     WebhookController(
         verifyToken: config.webhook.verifyToken,
         signature: WebhookSignature(appSecret: config.webhook.appSecret),
@@ -92,8 +103,15 @@ func buildRouter(
 }
 
 /// The configured database, opened but not yet migrated.
-public func makeStore(config: ClickattrConfig) throws -> any Store {
+public func makeStore(config: ClickattrConfig, logger: Logger = Logger(label: "clickattr")) throws -> any Store {
     switch config.storage.driver {
+    case "postgres":
+        do {
+            return try PostgresStore(
+                url: config.storage.postgresURL, maxConnections: config.storage.postgresMaxConnections, logger: logger)
+        } catch {
+            throw ConfigError.invalid("storage.postgres.url", error.description)
+        }
     case "sqlite":
         do {
             return try SQLiteStore(path: config.storage.sqlitePath)
@@ -104,6 +122,26 @@ public func makeStore(config: ClickattrConfig) throws -> any Store {
         }
     default:
         throw ConfigError.invalid("storage.driver", "'\(config.storage.driver)' is not available in this version")
+    }
+}
+
+/// Creates or upgrades the schema. A PostgreSQL server that cannot be reached or refuses the login is the
+/// operator's to fix: one sentence, exit code 2.
+public func prepare(_ store: any Store, config: ClickattrConfig) async throws {
+    do {
+        try await store.migrate()
+    } catch let error as PostgresStoreError {
+        throw UsageError(
+            "cannot use the PostgreSQL database of storage.postgres.url (\(PostgresURL.redacted(config.storage.postgresURL))): \(error)")
+    }
+}
+
+/// This instance's visit spool; one that another instance holds, or that cannot be opened, stops start-up.
+func openSpool(config: ClickattrConfig) throws -> VisitSpool {
+    do {
+        return try VisitSpool(path: config.storage.spoolPath, maxBytes: config.storage.spoolMaxBytes)
+    } catch {
+        throw ConfigError.invalid("storage.spool.path", "'\(config.storage.spoolPath)' cannot be used: \(error)")
     }
 }
 

@@ -1,6 +1,7 @@
 import AttributionCore
 import AttributionStore
 import Hummingbird
+import Logging
 
 /// Conversions reported back by the business: a server-to-server JSON API and a postback URL.
 struct ConversionsController {
@@ -30,7 +31,7 @@ struct ConversionsController {
             default: return Self.invalid("\(name) must be text or a number")
             }
         }
-        return try await record(fields, source: .api)
+        return try await record(fields, source: .api, logger: context.logger)
     }
 
     @Sendable func postback(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -45,16 +46,25 @@ struct ConversionsController {
         }
         guard keys.accepts(fields.removeValue(forKey: "key")) else { return APIKeys.unauthorized() }
         if let notText { return Self.invalid("\(notText) is not UTF-8 text once its percent-escapes are decoded") }
-        return try await record(fields, source: .postback)
+        return try await record(fields, source: .postback, logger: context.logger)
     }
 
-    private func record(_ fields: [String: String], source: Conversion.Source) async throws -> Response {
+    private func record(_ fields: [String: String], source: Conversion.Source, logger: Logger) async throws -> Response {
         let conversion: Conversion
         switch Conversion.validate(fields, source: source, now: now()) {
         case .success(let valid): conversion = valid
         case .failure(let invalid): return Self.invalid(invalid.description)
         }
-        let outcome = try await store.recordConversion(conversion, receivedAt: now(), lookback: windowMilliseconds)
+        let outcome: ConversionOutcome
+        do {
+            outcome = try await store.recordConversion(conversion, receivedAt: now(), lookback: windowMilliseconds)
+        } catch {
+            // Not stored, so not acknowledged: the caller retries (the same order id is stored once).
+            logger.error("conversion not stored: \(error)")
+            var response = Response.json(.object(["error": .string("the conversion was not stored; retry later")]), status: .serviceUnavailable)
+            response.headers[.retryAfter] = "5"
+            return response
+        }
         return .json(
             .object([
                 "status": .string(outcome.created ? "created" : "duplicate"),

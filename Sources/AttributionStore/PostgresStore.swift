@@ -10,14 +10,22 @@ public final class PostgresStore: Store {
     private let client: PostgresClient
     private let runner: Task<Void, Never>
     private let logger: Logger
+    /// How long a write may take before it is reported as failed (the database unreachable).
+    let writeTimeout: Duration
 
     /// Checks the URL and starts the pool; nothing is connected until the first query (`migrate` at start).
-    public init(url: String, maxConnections: Int, logger: Logger) throws(PostgresURL.Invalid) {
+    public init(url: String, maxConnections: Int, logger: Logger, writeTimeout: Duration = .seconds(10))
+        throws(PostgresURL.Invalid)
+    {
         var configuration = try PostgresURL.configuration(url)
         configuration.options.maximumConnections = maxConnections
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        // Each failed connection attempt is the pool's to log; the service logs when writes fail and recover.
+        var background = logger
+        background.logLevel = max(logger.logLevel, .warning)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: background)
         self.client = client
         self.logger = logger
+        self.writeTimeout = writeTimeout
         runner = Task { await client.run() }
     }
 
@@ -28,6 +36,9 @@ public final class PostgresStore: Store {
     // MARK: Schema
 
     public func migrate() async throws {
+        // The pool takes requests only once `run()` has begun on its task; the first query of a new store
+        // (this one) would otherwise be logged as leased before the run.
+        try await Task.sleep(for: .milliseconds(20))
         try await explained {
             try await client.withConnection { connection in
                 // Instances starting together take turns; the second finds the work done.
@@ -81,7 +92,7 @@ public final class PostgresStore: Store {
 
     public func ingest(_ deliveries: [WebhookDelivery]) async throws -> [IngestOutcome] {
         guard !deliveries.isEmpty else { return [] }
-        return try await retryingTransaction { connection in
+        return try await retryingTransaction { [self] connection in
             // Instances racing on overlapping deliveries take rows in one global order, so they wait for each
             // other instead of deadlocking: first every delivery row by body hash (an earlier copy in the batch
             // before a later one), then every action by key.
@@ -162,7 +173,7 @@ public final class PostgresStore: Store {
     /// Stores visits that carry a key (the spool's id) once each, however often a batch is shipped.
     public func recordVisits(_ visits: [(key: String?, visit: Visit)]) async throws {
         guard !visits.isEmpty else { return }
-        try await retryingTransaction { connection in
+        try await retryingTransaction { [self] connection in
             for chunk in stride(from: 0, to: visits.count, by: 1000) {
                 var insert = MultiRowInsert(
                     prefix: """
@@ -194,7 +205,7 @@ public final class PostgresStore: Store {
     public func recordConversion(_ conversion: Conversion, receivedAt: Int64, lookback: Int64) async throws
         -> ConversionOutcome
     {
-        try await retryingTransaction { connection in
+        try await retryingTransaction { [self] connection in
             var clickID = conversion.clickID
             if clickID == nil, let visitorID = conversion.visitorID {
                 clickID = try await connection.query(
@@ -297,7 +308,7 @@ public final class PostgresStore: Store {
     // MARK: Retention
 
     public func purgeBatch(before cutoff: Int64, limit: Int) async throws -> PurgeCounts {
-        try await retryingTransaction { connection in
+        try await retryingTransaction { [self] connection in
             var counts = PurgeCounts()
             // Each statement takes exactly the parameters it names: the cutoff and batch size, or none.
             func delete(_ sql: String, bounded: Bool = true, type: String? = nil) async throws -> Int {
@@ -431,18 +442,37 @@ public final class PostgresStore: Store {
 
     /// Runs `body` in a transaction, again (up to three times) when PostgreSQL chose it as a deadlock's victim or
     /// a serialization failure; every error is explained.
+    ///
+    /// A write that has not finished within `writeTimeout` fails as unreachable: while the server is away the pool
+    /// would hold it until its circuit breaker trips, about a minute, and webhook and conversion callers are
+    /// better told to retry (they are idempotent, so a write that did commit late is not stored twice).
     private func retryingTransaction<Result: Sendable>(
-        _ body: (PostgresConnection) async throws -> Result
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await explained {
-            var attempt = 0
-            while true {
-                attempt += 1
-                do {
-                    return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
-                } catch let error as PostgresTransactionError where attempt < 3 && Self.isRetryable(error) {
-                    logger.debug("transaction retried after \(error)")
+            try await withThrowingTaskGroup(of: Result?.self) { group in
+                group.addTask {
+                    var attempt = 0
+                    while true {
+                        attempt += 1
+                        do {
+                            return try await self.client.withTransaction(logger: self.logger) { connection in
+                                try await body(connection)
+                            }
+                        } catch let error as PostgresTransactionError where attempt < 3 && Self.isRetryable(error) {
+                            self.logger.debug("transaction retried after \(error)")
+                        }
+                    }
                 }
+                group.addTask {
+                    try await Task.sleep(for: self.writeTimeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let result = try await group.next(), let result else {
+                    throw PostgresStoreError(unreachable: "PostgreSQL did not answer within \(self.writeTimeout)")
+                }
+                return result
             }
         }
     }
@@ -471,6 +501,11 @@ public final class PostgresStore: Store {
 public struct PostgresStoreError: Error, CustomStringConvertible {
     public let description: String
     public let isUnreachable: Bool
+
+    init(unreachable reason: String) {
+        description = reason
+        isUnreachable = true
+    }
 
     init(reason: String) {
         description = "PostgreSQL: \(reason)"

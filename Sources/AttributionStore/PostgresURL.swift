@@ -11,6 +11,13 @@ public enum PostgresURL {
         public let description: String
     }
 
+    /// The URL with its password replaced by `***`, for messages and logs.
+    public static func redacted(_ text: String) -> String {
+        guard var components = URLComponents(string: text), components.password != nil else { return text }
+        components.password = "***"
+        return components.string ?? text
+    }
+
     public static func configuration(_ text: String) throws(Invalid) -> PostgresClient.Configuration {
         guard !text.isEmpty else { throw Invalid(description: "is empty; it must be postgres://user:password@host:port/database") }
         guard let components = URLComponents(string: text), let scheme = components.scheme,

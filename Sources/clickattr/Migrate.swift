@@ -9,7 +9,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load()
-        try await makeStore(config: config).migrate()
+        try await prepare(try makeStore(config: config), config: config)
         print("database schema is up to date (\(config.storage.driver))")
     }
 }

@@ -39,7 +39,8 @@ import Yams
             "http.host", "http.port", "storage.driver", "storage.sqlite.path", "storage.postgres.url", "webhook.path",
             "webhook.verify_token", "webhook.app_secret", "api.keys", "attribution.window_days",
             "tracking.click_id_params", "routes[].slug", "routes[].destination", "routes[].mode",
-            "routes[].passthrough_query", "retention.days",
+            "routes[].passthrough_query", "retention.days", "storage.postgres.max_connections", "storage.spool.path",
+            "storage.spool.max_bytes", "http.tls.certificate_path", "http.tls.private_key_path",
         ]
         for key in contract {
             #expect(paths.contains(key), "config/clickattr.yaml lacks \(key)")
@@ -78,6 +79,15 @@ import Yams
         ("routes:\n  - slug: api\n    destination: https://x.example\n", "'routes[0].slug' 'api' is used by clickattr"),
         ("routes:\n  - slug: a/b\n    destination: https://x.example\n", "'routes[0].slug' must be letters"),
         ("storage:\n  driver: mysql\n", "'storage.driver' must be sqlite or postgres"),
+        ("storage:\n  driver: postgres\n", "'storage.postgres.url' is empty"),
+        ("storage:\n  driver: postgres\n  postgres:\n    url: mysql://u@h/db\n", "'storage.postgres.url' is not a postgres:// URL"),
+        ("storage:\n  driver: postgres\n  postgres:\n    url: postgres://h/db\n", "'storage.postgres.url' names no user"),
+        ("storage:\n  driver: postgres\n  postgres:\n    url: postgres://u@h:5432/\n", "'storage.postgres.url' names no database"),
+        ("storage:\n  driver: postgres\n  postgres:\n    url: postgres://u@h/db?sslmode=always\n", "has sslmode 'always'"),
+        ("storage:\n  driver: postgres\n  postgres:\n    url: postgres://u@h/db?sslmod=require\n", "has the parameter 'sslmod'"),
+        ("storage:\n  driver: postgres\n  postgres:\n    url: postgres://u@h/db\n    max_connections: 0\n", "'storage.postgres.max_connections' must be between 1"),
+        ("storage:\n  driver: postgres\n  postgres:\n    url: postgres://u@h/db\n  spool:\n    max_bytes: 10\n", "'storage.spool.max_bytes' must be at least"),
+        ("storage:\n  spool:\n    pth: x\n", "unknown config key 'storage.spool.pth'"),
         ("http:\n  port: 70000\n", "'http.port' must be between 0 and 65535"),
         ("webhook:\n  path: hooks\n", "'webhook.path' must be an absolute path"),
         ("privacy:\n  ipv4_prefix: 33\n", "'privacy.ipv4_prefix' must be between 0"),

@@ -82,13 +82,26 @@ public struct ClickattrConfig: Sendable, Equatable, Decodable {
         public var driver = "sqlite"
         public var sqlitePath = "data/clickattr.sqlite"
         public var postgresURL = ""
+        /// The most connections this instance opens to PostgreSQL.
+        public var postgresMaxConnections = 8
+        /// This instance's own visit spool (PostgreSQL only): a visit is on this disk before its answer.
+        public var spoolPath = "data/spool.sqlite"
+        /// Past this many bytes of unshipped visits, visits are still answered but counted as not stored.
+        public var spoolMaxBytes: Int64 = 1 << 30
         public var batch = Batch()
 
         public init() {}
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case driver, sqlite, postgres, batch }
+        enum CodingKeys: String, CodingKey, CaseIterable { case driver, sqlite, postgres, spool, batch }
         enum SQLiteKeys: String, CodingKey, CaseIterable { case path }
-        enum PostgresKeys: String, CodingKey, CaseIterable { case url }
+        enum PostgresKeys: String, CodingKey, CaseIterable {
+            case url
+            case maxConnections = "max_connections"
+        }
+        enum SpoolKeys: String, CodingKey, CaseIterable {
+            case path
+            case maxBytes = "max_bytes"
+        }
 
         public init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -101,8 +114,15 @@ public struct ClickattrConfig: Sendable, Equatable, Decodable {
             }
             if c.contains(.postgres) {
                 try c.superDecoder(forKey: .postgres).rejectUnknownKeys(PostgresKeys.self)
-                postgresURL = try c.nestedContainer(keyedBy: PostgresKeys.self, forKey: .postgres)
-                    .value(.url, default: postgresURL)
+                let postgres = try c.nestedContainer(keyedBy: PostgresKeys.self, forKey: .postgres)
+                postgresURL = try postgres.value(.url, default: postgresURL)
+                postgresMaxConnections = try postgres.value(.maxConnections, default: postgresMaxConnections)
+            }
+            if c.contains(.spool) {
+                try c.superDecoder(forKey: .spool).rejectUnknownKeys(SpoolKeys.self)
+                let spool = try c.nestedContainer(keyedBy: SpoolKeys.self, forKey: .spool)
+                spoolPath = try spool.value(.path, default: spoolPath)
+                spoolMaxBytes = try spool.value(.maxBytes, default: spoolMaxBytes)
             }
             batch = try c.value(.batch, default: batch)
         }

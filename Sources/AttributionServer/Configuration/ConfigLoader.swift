@@ -1,3 +1,4 @@
+import AttributionStore
 import Foundation
 import Yams
 
@@ -101,6 +102,9 @@ public enum ConfigLoader {
         ("storage.driver", { c, v in c.storage.driver = v }),
         ("storage.sqlite.path", { c, v in c.storage.sqlitePath = v }),
         ("storage.postgres.url", { c, v in c.storage.postgresURL = v }),
+        ("storage.postgres.max_connections", { c, v throws(ConfigError) in c.storage.postgresMaxConnections = try int(v, "storage.postgres.max_connections") }),
+        ("storage.spool.path", { c, v in c.storage.spoolPath = v }),
+        ("storage.spool.max_bytes", { c, v throws(ConfigError) in c.storage.spoolMaxBytes = Int64(try int(v, "storage.spool.max_bytes")) }),
         ("storage.batch.max_size", { c, v throws(ConfigError) in c.storage.batch.maxSize = try int(v, "storage.batch.max_size") }),
         ("storage.batch.max_wait_ms", { c, v throws(ConfigError) in c.storage.batch.maxWaitMilliseconds = try int(v, "storage.batch.max_wait_ms") }),
         ("storage.batch.queue_capacity", { c, v throws(ConfigError) in c.storage.batch.queueCapacity = try int(v, "storage.batch.queue_capacity") }),
@@ -186,7 +190,18 @@ public enum ConfigLoader {
         case "sqlite":
             guard !config.storage.sqlitePath.isEmpty else { throw .invalid("storage.sqlite.path", "must not be empty") }
         case "postgres":
-            throw .invalid("storage.driver", "'postgres' is not available in this version yet; use sqlite")
+            do {
+                _ = try PostgresURL.configuration(config.storage.postgresURL)
+            } catch {
+                throw .invalid("storage.postgres.url", error.description)
+            }
+            guard (1...1000).contains(config.storage.postgresMaxConnections) else {
+                throw .invalid("storage.postgres.max_connections", "must be between 1 and 1000")
+            }
+            guard !config.storage.spoolPath.isEmpty else { throw .invalid("storage.spool.path", "must not be empty") }
+            guard config.storage.spoolMaxBytes >= 1 << 20 else {
+                throw .invalid("storage.spool.max_bytes", "must be at least 1048576 (1 MiB)")
+            }
         default:
             throw .invalid("storage.driver", "must be sqlite or postgres, not '\(config.storage.driver)'")
         }

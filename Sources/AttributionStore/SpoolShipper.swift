@@ -1,0 +1,112 @@
+import AttributionCore
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Moves spooled visits into PostgreSQL in large idempotent batches, oldest first, and forgets each batch once
+/// the database has committed it. While the database is away it retries with backoff, logging once when
+/// shipping stops and once when it resumes. On shutdown it keeps shipping for at most `drainLimit`.
+public final class SpoolShipper: Service {
+    let spool: VisitSpool
+    let store: PostgresStore
+    let logger: Logger
+    let batchSize: Int
+    let drainLimit: Duration
+    private let state = Mutex(State())
+
+    struct State {
+        var failing = false
+        var lastShippedAt: ContinuousClock.Instant?
+        var shipped = 0
+    }
+
+    public init(spool: VisitSpool, store: PostgresStore, logger: Logger, batchSize: Int = 5_000, drainLimit: Duration = .seconds(10)) {
+        self.spool = spool
+        self.store = store
+        self.logger = logger
+        self.batchSize = batchSize
+        self.drainLimit = drainLimit
+    }
+
+    /// Whether the last attempt to ship failed (the database is unreachable or refusing).
+    public var isFailing: Bool { state.withLock { $0.failing } }
+
+    /// Visits shipped since start-up.
+    public var shippedCount: Int { state.withLock { $0.shipped } }
+
+    public func run() async throws {
+        // An idle spool is looked at every 50 ms (a counter, not a read), so a visit is shipped well within a second.
+        var backoff: Duration = .milliseconds(100)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            if spool.depth.rows == 0 {
+                await pause(.milliseconds(50))
+            } else if await shipAll() {
+                backoff = .milliseconds(100)
+            } else {
+                await pause(backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            }
+        }
+        await drain()
+    }
+
+    /// Sleeps, but wakes at once when the service is told to stop.
+    private func pause(_ duration: Duration) async {
+        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
+    }
+
+    /// Ships until the spool is empty; false when a batch failed.
+    func shipAll() async -> Bool {
+        while true {
+            do {
+                guard let batch = try await spool.oldest(limit: batchSize) else { return true }
+                try await store.recordVisits(batch.visits)
+                try await spool.forget(batch)
+                recovered(shipped: batch.visits.count)
+            } catch {
+                failed(error)
+                return false
+            }
+        }
+    }
+
+    /// On shutdown: what the database takes within `drainLimit`; the rest stays spooled for the next start.
+    private func drain() async {
+        let deadline = ContinuousClock.now + drainLimit
+        while ContinuousClock.now < deadline {
+            if await shipAll() { break }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+        let left = spool.depth.rows
+        if left > 0 {
+            logger.warning(
+                "stopping with visits not yet shipped; they stay in the spool and are shipped at the next start",
+                metadata: ["spooled_visits": "\(left)", "spool": "\(spool.path)"])
+        }
+    }
+
+    private func failed(_ error: any Error) {
+        let first = state.withLock { state in
+            defer { state.failing = true }
+            return !state.failing
+        }
+        if first {
+            logger.error(
+                "visits cannot be shipped to PostgreSQL; they stay in the spool and shipping is retried",
+                metadata: ["error": "\(error)", "spooled_visits": "\(spool.depth.rows)"])
+        }
+    }
+
+    private func recovered(shipped: Int) {
+        let wasFailing = state.withLock { state in
+            defer {
+                state.failing = false
+                state.shipped += shipped
+            }
+            return state.failing
+        }
+        if wasFailing {
+            logger.notice("visits are being shipped to PostgreSQL again", metadata: ["spooled_visits": "\(spool.depth.rows)"])
+        }
+    }
+}
