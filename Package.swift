@@ -126,6 +126,8 @@ let package = Package(
                 "clickattr",
                 "AttributionStore",
                 "ClickattrTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -78,12 +78,3 @@ import Testing
         #expect(try await service.store.counts() == StoreCounts(deliveries: 2, userActions: 2, visits: 0))
     }
 }
-
-/// Values appended from many tasks.
-final class Collected<Value: Sendable>: Sendable {
-    private let values = Mutex<[Value]>([])
-
-    var all: [Value] { values.withLock { $0 } }
-
-    func append(_ value: Value) { values.withLock { $0.append(value) } }
-}

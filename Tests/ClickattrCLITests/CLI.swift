@@ -41,7 +41,8 @@ struct CLI {
     }
 
     /// A config for this scratch folder: its own database, the templates built into the binary.
-    func writeConfig(port: Int = 0, http: String = "", extra: String = "") throws -> String {
+    /// `storage` replaces the SQLite database's block (for PostgreSQL).
+    func writeConfig(port: Int = 0, http: String = "", storage: String? = nil, extra: String = "") throws -> String {
         try write(
             "clickattr.yaml",
             """
@@ -49,8 +50,7 @@ struct CLI {
               port: \(port)
             \(http)
             storage:
-              sqlite:
-                path: \(path("db/clickattr.sqlite"))
+            \(storage ?? "  sqlite:\n    path: \(path("db/clickattr.sqlite"))")
             webhook:
               verify_token: cli-token
               app_secret: cli-secret
@@ -90,8 +90,13 @@ struct CLI {
     }
 
     /// Starts `clickattr serve` on a port the system picks, and returns once it is listening.
-    func startServer(http: String = "", extra: String = "") throws -> (process: Process, port: Int) {
-        try startServer(["serve", "--config", try writeConfig(port: 0, http: http, extra: extra)])
+    func startServer(http: String = "", storage: String? = nil, extra: String = "") throws -> (process: Process, port: Int) {
+        try startServer(["serve", "--config", try writeConfig(port: 0, http: http, storage: storage, extra: extra)])
+    }
+
+    /// The storage block of an instance on PostgreSQL, with its spool in this scratch folder.
+    func postgresStorage(url: String) -> String {
+        "  driver: postgres\n  postgres:\n    url: \(url)\n  spool:\n    path: \(path("spool/spool.sqlite"))"
     }
 
     /// Starts a server with these arguments (and executable) and returns once it says on which port it listens.

@@ -15,69 +15,84 @@ public enum PostgresCluster {
         public let description: String
     }
 
-    struct Running {
+    /// One running cluster: its folder (data, socket, log) and port.
+    public struct Cluster: Sendable {
         let folder: String
-        let port: Int
+        public let port: Int
+
+        /// The URL of a new, empty database on this cluster.
+        public func freshDatabaseURL() throws -> String {
+            let name = "test_\(PostgresCluster.databases.add(1, ordering: .relaxed).newValue)"
+            try run(["createdb", "-h", "127.0.0.1", "-p", "\(port)", "-U", "clickattr", name], as: nil)
+            return "postgres://clickattr@127.0.0.1:\(port)/\(name)?sslmode=disable"
+        }
+
+        /// Stops the server (fast shutdown: connections are cut), as a failing database goes away.
+        public func stop() throws {
+            try run(["pg_ctl", "-D", "\(folder)/data", "-m", "fast", "-w", "stop"], as: owner)
+        }
+
+        /// Starts the server (again).
+        public func start() throws {
+            // Durability settings are off: a test cluster is thrown away, and the tests measure nothing.
+            let options = [
+                "-p \(port)", "-k \(folder)", "-c listen_addresses=127.0.0.1", "-c fsync=off",
+                "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=500",
+            ].joined(separator: " ")
+            try run(["pg_ctl", "-D", "\(folder)/data", "-l", "\(folder)/server.log", "-w", "-o", options, "start"], as: owner)
+        }
+
+        fileprivate func remove() {
+            try? run(["pg_ctl", "-D", "\(folder)/data", "-m", "immediate", "-w", "stop"], as: owner)
+            try? FileManager.default.removeItem(atPath: folder)
+        }
     }
 
-    private static let started: Result<Running, Unavailable> = {
-        let result = Result { () throws(Unavailable) -> Running in try start() }
-        switch result {
-        case .success(let running):
-            atexit { PostgresCluster.stopAtExit() }
-            _ = running
-        case .failure(let reason):
+    private static let shared: Result<Cluster, Unavailable> = {
+        let result = Result { () throws(Unavailable) -> Cluster in try makeCluster() }
+        if case .failure(let reason) = result {
             FileHandle.standardError.write(
                 Data("\n*** PostgreSQL tests SKIPPED: \(reason) ***\n*** (set CLICKATTR_REQUIRE_POSTGRES=1 to make this a failure)\n\n".utf8))
         }
         return result
     }()
 
-    private static let databases = Atomic<Int>(0)
+    fileprivate static let databases = Atomic<Int>(0)
+    private static let clusters = Atomic<Int>(0)
+    private static let made = Mutex<[Cluster]>([])
 
-    /// Whether the cluster runs (starting it if it has not been tried yet).
+    /// Whether the shared cluster runs (starting it if it has not been tried yet).
     public static var isAvailable: Bool {
-        if case .success = started { return true }
+        if case .success = shared { return true }
         return false
     }
 
-    /// Why the cluster does not run, or nil when it does.
+    /// Why the shared cluster does not run, or nil when it does.
     public static var unavailableReason: String? {
-        if case .failure(let reason) = started { return reason.description }
+        if case .failure(let reason) = shared { return reason.description }
         return nil
     }
 
-    /// The URL of a new, empty database on the cluster.
+    /// The URL of a new, empty database on the shared cluster.
     public static func freshDatabaseURL() throws -> String {
-        let running = try started.get()
-        let name = "test_\(databases.add(1, ordering: .relaxed).newValue)"
-        try run(["createdb", "-h", "127.0.0.1", "-p", "\(running.port)", "-U", "clickattr", name], as: nil)
-        return "postgres://clickattr@127.0.0.1:\(running.port)/\(name)?sslmode=disable"
+        try shared.get().freshDatabaseURL()
     }
 
-    /// The cluster's port, for tests that stop and start the server.
-    public static var port: Int? { try? started.get().port }
-
-    /// Stops the server (fast shutdown, connections cut), as a failing database would go away.
-    public static func stopServer() throws {
-        let running = try started.get()
-        try run(["pg_ctl", "-D", "\(running.folder)/data", "-m", "fast", "-w", "stop"], as: owner)
+    /// A cluster of the caller's own, for a test that stops and starts its server.
+    public static func dedicated() throws -> Cluster {
+        _ = try shared.get()
+        return try makeCluster()
     }
 
-    /// Starts the server again after `stopServer`.
-    public static func startServer() throws {
-        let running = try started.get()
-        try startServer(running)
-    }
+    fileprivate static var owner: String? { geteuid() == 0 ? "postgres" : nil }
 
-    private static var owner: String? { geteuid() == 0 ? "postgres" : nil }
-
-    private static func start() throws(Unavailable) -> Running {
+    private static func makeCluster() throws(Unavailable) -> Cluster {
         guard FileManager.default.isExecutableFile(atPath: "\(binaries)/initdb") else {
             throw Unavailable(description: "no PostgreSQL server binaries in \(binaries)")
         }
-        let folder = "/tmp/clickattr-pg-\(getpid())"
-        removeAbandonedClusters()
+        let number = clusters.add(1, ordering: .relaxed).newValue
+        if number == 1 { removeAbandonedClusters() }
+        let folder = "/tmp/clickattr-pg-\(getpid())-\(number)"
         do {
             try? FileManager.default.removeItem(atPath: folder)
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -87,9 +102,14 @@ public enum PostgresCluster {
             try run(
                 ["initdb", "-D", "\(folder)/data", "-U", "clickattr", "--auth=trust", "-E", "UTF8", "--locale=C", "-N"],
                 as: owner)
-            let running = Running(folder: folder, port: try freePort())
-            try startServer(running)
-            return running
+            let cluster = Cluster(folder: folder, port: try freePort())
+            try cluster.start()
+            let first = made.withLock { made in
+                made.append(cluster)
+                return made.count == 1
+            }
+            if first { atexit { PostgresCluster.removeAll() } }
+            return cluster
         } catch let error as Unavailable {
             throw error
         } catch {
@@ -97,31 +117,20 @@ public enum PostgresCluster {
         }
     }
 
-    private static func startServer(_ running: Running) throws {
-        // Durability settings are off: a test cluster is thrown away, and the tests measure nothing.
-        let options = [
-            "-p \(running.port)", "-k \(running.folder)", "-c listen_addresses=127.0.0.1", "-c fsync=off",
-            "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=500",
-        ].joined(separator: " ")
-        try run(
-            ["pg_ctl", "-D", "\(running.folder)/data", "-l", "\(running.folder)/server.log", "-w", "-o", options, "start"],
-            as: owner)
-    }
-
     /// Clusters left by test processes that were killed before their exit handler ran.
     private static func removeAbandonedClusters() {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []
         for name in names where name.hasPrefix("clickattr-pg-") {
-            guard let pid = Int32(name.dropFirst("clickattr-pg-".count)), kill(pid, 0) != 0, errno == ESRCH else { continue }
-            try? run(["pg_ctl", "-D", "/tmp/\(name)/data", "-m", "immediate", "-w", "stop"], as: owner)
-            try? FileManager.default.removeItem(atPath: "/tmp/\(name)")
+            let pidText = name.dropFirst("clickattr-pg-".count).prefix { $0 != "-" }
+            guard let pid = Int32(pidText), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            Cluster(folder: "/tmp/\(name)", port: 0).remove()
         }
     }
 
-    private static func stopAtExit() {
-        guard case .success(let running) = started else { return }
-        try? run(["pg_ctl", "-D", "\(running.folder)/data", "-m", "immediate", "-w", "stop"], as: owner)
-        try? FileManager.default.removeItem(atPath: running.folder)
+    private static func removeAll() {
+        for cluster in made.withLock({ $0 }) {
+            cluster.remove()
+        }
     }
 
     /// A TCP port nobody listens on now: the kernel's pick for a socket bound to port 0.
@@ -146,7 +155,7 @@ public enum PostgresCluster {
     /// Spawned by hand, not with Foundation's `Process`: the server that `pg_ctl start` leaves running would
     /// inherit `Process`'s termination-watching descriptor and `waitUntilExit` would wait for the server to stop.
     /// Here the child gets only standard input, output (a file) and error, nothing else.
-    private static func run(_ arguments: [String], as user: String?) throws {
+    fileprivate static func run(_ arguments: [String], as user: String?) throws {
         var command = arguments
         if !command[0].hasPrefix("/") { command[0] = "\(binaries)/\(command[0])" }
         if let user { command = ["/usr/sbin/runuser", "-u", user, "--"] + command }

@@ -64,3 +64,14 @@ public final class Gate: Sendable {
         }
     }
 }
+
+/// Values appended from many tasks.
+public final class Collected<Value: Sendable>: Sendable {
+    private let values = Mutex<[Value]>([])
+
+    public init() {}
+
+    public var all: [Value] { values.withLock { $0 } }
+
+    public func append(_ value: Value) { values.withLock { $0.append(value) } }
+}

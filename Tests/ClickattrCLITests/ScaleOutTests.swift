@@ -1,0 +1,193 @@
+import AttributionStore
+import ClickattrTestSupport
+import Crypto
+import Foundation
+import Logging
+import Testing
+
+/// Several instances over one PostgreSQL, and a database outage under landing load: real processes, real
+/// PostgreSQL (the test process's throwaway clusters), real HTTP.
+@Suite(.enabled(if: PostgresCluster.isAvailable)) struct ScaleOutTests {
+    static let apiKey = "scale-out-key-0123456789"
+
+    /// An instance in a scratch folder of its own (its own spool) over the PostgreSQL at `url`.
+    static func instance(url: String) throws -> (cli: CLI, config: String) {
+        let cli = try CLI()
+        let config = try cli.writeConfig(storage: cli.postgresStorage(url: url), extra: "api:\n  keys: [\(apiKey)]")
+        return (cli, config)
+    }
+
+    static func store(_ url: String) throws -> PostgresStore {
+        var logger = Logger(label: "scale-out-test")
+        logger.logLevel = .error
+        return try PostgresStore(url: url, maxConnections: 2, logger: logger)
+    }
+
+    /// Landing taps through one curl process per batch; returns the status of each.
+    static func taps(port: Int, clickIDs: [String]) throws -> [String] {
+        var arguments = ["-w", "%{http_code}\n"]
+        for id in clickIDs {
+            arguments += ["-o", "/dev/null", "http://127.0.0.1:\(port)/summer-sale?click_id=\(id)"]
+        }
+        return try CLI.curl(arguments, headers: false).split(separator: "\n").map(String.init)
+    }
+
+    static func signedPost(port: Int, body: Data) throws -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data("cli-secret".utf8)))
+        let signature = "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("delivery-\(UUID().uuidString).json")
+        try body.write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        return try CLI.curl([
+            "-X", "POST", "http://127.0.0.1:\(port)/webhooks/whatsapp", "-H", "Content-Type: application/json",
+            "-H", "X-Hub-Signature-256: \(signature)", "--data-binary", "@\(file.path)",
+        ])
+    }
+
+    static func conversion(port: Int) throws -> String {
+        try CLI.curl([
+            "-X", "POST", "http://127.0.0.1:\(port)/api/v1/conversions", "-H", "Authorization: Bearer \(apiKey)",
+            "-H", "Content-Type: application/json",
+            "-d", #"{"click_id":"ARAkLkA8rmlF8d0x","event":"purchase","value":"24.99","currency":"EUR","order_id":"S-1"}"#,
+        ])
+    }
+
+    /// Runs the closures at the same time, each on a thread of its own, and returns their results in order.
+    static func atOnce<T>(_ works: [() throws -> T]) throws -> [T] {
+        let slots = Slots(works)
+        slots.results.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let buffer = buffer
+            DispatchQueue.concurrentPerform(iterations: slots.works.count) { index in
+                buffer[index] = Result { try slots.works[index]() }
+            }
+        }
+        return try slots.results.map { try $0!.get() }
+    }
+
+    /// Waits (up to 10 s) until the shared database holds `visits` visits.
+    static func waitForVisits(_ store: PostgresStore, _ visits: Int) async throws -> Int {
+        var seen = 0
+        for _ in 0..<100 {
+            seen = try await store.counts().visits
+            if seen >= visits { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return seen
+    }
+
+    @Test func twoInstancesOverOneDatabaseStoreEveryVisitDeliveryAndConversionOnce() async throws {
+        let url = try PostgresCluster.freshDatabaseURL()
+        let (a, b) = (try Self.instance(url: url), try Self.instance(url: url))
+        // Both start at once on the empty database: one migrates, the other waits for the advisory lock.
+        let started = try Self.atOnce([
+            { try a.cli.startServer(["serve", "--config", a.config]) }, { try b.cli.startServer(["serve", "--config", b.config]) },
+        ])
+        defer {
+            for (process, _) in started {
+                process.terminate()
+                process.waitUntilExit()
+            }
+        }
+        let ports = started.map(\.port)
+
+        let statuses = try Self.atOnce(
+            (0..<4).map { batch in
+                { try Self.taps(port: ports[batch % 2], clickIDs: (0..<50).map { "tap-\(batch)-\($0)" }) }
+            })
+        let answered = statuses.joined().filter { $0 == "302" }.count
+        #expect(answered == 200)
+
+        let body = try Data(contentsOf: CLI.packageRoot.appendingPathComponent("Tests/Fixtures/click.json"))
+        let deliveries = try Self.atOnce(ports.map { port in { try Self.signedPost(port: port, body: body) } })
+        #expect(deliveries.allSatisfy { $0.hasPrefix("HTTP/1.1 200") })
+        let conversions = try Self.atOnce(ports.map { port in { try Self.conversion(port: port) } })
+        #expect(Set(conversions.map { String($0.prefix(12)) }) == ["HTTP/1.1 201", "HTTP/1.1 200"])
+
+        let store = try Self.store(url)
+        #expect(try await Self.waitForVisits(store, answered) == answered)
+        let counts = try await store.counts()
+        #expect(counts == StoreCounts(deliveries: 1, userActions: 1, visits: 200, conversions: 1))
+        #expect(try await store.userActions(clickID: "ARAkLkA8rmlF8d0x").count == 1)
+    }
+
+    /// The database stops for 15 seconds under landing load and comes back: every tap is answered 302 throughout,
+    /// and every answered visit is in the database afterwards, once.
+    @Test func aDatabaseOutageUnderLoadLosesAndDoublesNoVisit() async throws {
+        let cluster = try PostgresCluster.dedicated()
+        let url = try cluster.freshDatabaseURL()
+        let (cli, config) = try Self.instance(url: url)
+        let (server, port) = try cli.startServer(["serve", "--config", config])
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        let statuses = Collected<String>()
+        let loadDone = DispatchSemaphore(value: 0)
+        let stop = Collected<Bool>()
+        Thread.detachNewThread {
+            var batch = 0
+            while stop.all.isEmpty {
+                let answers = (try? Self.taps(port: port, clickIDs: (0..<20).map { "outage-\(batch)-\($0)" })) ?? []
+                answers.forEach(statuses.append)
+                batch += 1
+            }
+            loadDone.signal()
+        }
+        try await Task.sleep(for: .seconds(2))
+        try cluster.stop()
+        let stoppedAt = statuses.all.count
+        try await Task.sleep(for: .seconds(15))
+        let duringOutage = statuses.all.count - stoppedAt
+        let ready = try CLI.curl(["http://127.0.0.1:\(port)/readyz"])
+        try cluster.start()
+        try await Task.sleep(for: .seconds(3))
+        stop.append(true)
+        loadDone.wait()
+
+        let all = statuses.all
+        print("database outage: \(all.count) taps answered, \(duringOutage) of them in the 15 s without the database")
+        #expect(duringOutage > 100, "taps kept being answered while the database was away")
+        #expect(all.allSatisfy { $0 == "302" }, "every tap answered 302: \(Set(all))")
+        #expect(ready.hasPrefix("HTTP/1.1 200") && ready.contains(#""database":"unreachable""#))
+        let store = try Self.store(url)
+        #expect(try await Self.waitForVisits(store, all.count) == all.count)
+        #expect(try await store.counts().visits == all.count)
+    }
+
+    /// Visits spooled while the database is away survive `kill -9`: the next start ships them, once.
+    @Test func aKilledInstanceShipsWhatItsSpoolHeldWhenItStartsAgain() async throws {
+        let cluster = try PostgresCluster.dedicated()
+        let url = try cluster.freshDatabaseURL()
+        let (cli, config) = try Self.instance(url: url)
+        let first = try cli.startServer(["serve", "--config", config])
+        try cluster.stop()
+        let statuses = try Self.taps(port: first.port, clickIDs: (0..<100).map { "spooled-\($0)" })
+        #expect(statuses.count == 100 && statuses.allSatisfy { $0 == "302" })
+        kill(first.process.processIdentifier, SIGKILL)
+        first.process.waitUntilExit()
+
+        try cluster.start()
+        let second = try cli.startServer(["serve", "--config", config])
+        defer {
+            second.process.terminate()
+            second.process.waitUntilExit()
+        }
+        let store = try Self.store(url)
+        #expect(try await Self.waitForVisits(store, 100) == 100)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await store.counts().visits == 100)
+        #expect(try CLI.curl(["http://127.0.0.1:\(second.port)/readyz"]).contains(#""spooled_visits":0"#))
+    }
+}
+
+/// The work and results of `ScaleOutTests.atOnce`: each slot is written by one thread only, and read after all
+/// have finished.
+private final class Slots<T>: @unchecked Sendable {
+    var works: [() throws -> T]
+    var results: [Result<T, any Error>?]
+
+    init(_ works: [() throws -> T]) {
+        self.works = works
+        results = Array(repeating: nil, count: works.count)
+    }
+}
