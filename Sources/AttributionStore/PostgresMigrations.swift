@@ -101,5 +101,12 @@ enum PostgresMigrations {
                 "CREATE INDEX conversions_click_id ON conversions(click_id, occurred_at)",
                 "CREATE INDEX conversions_occurred_at ON conversions(occurred_at)",
             ]),
+        // `clickattr import sqlite` keys the conversions it copies: one without an order id has no other key.
+        Migration(
+            version: 2, description: "import keys for conversions",
+            statements: [
+                "ALTER TABLE conversions ADD COLUMN import_key \(text)",
+                "CREATE UNIQUE INDEX conversions_import_key ON conversions(import_key)",
+            ]),
     ]
 }

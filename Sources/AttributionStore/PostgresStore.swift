@@ -170,10 +170,13 @@ public final class PostgresStore: Store {
         try await recordVisits(visits.map { (key: nil, visit: $0) })
     }
 
-    /// Stores visits that carry a key (the spool's id) once each, however often a batch is shipped.
-    public func recordVisits(_ visits: [(key: String?, visit: Visit)]) async throws {
-        guard !visits.isEmpty else { return }
-        try await retryingTransaction { [self] connection in
+    /// Stores visits that carry a key (the spool's id) once each, however often a batch is shipped; returns how
+    /// many were new.
+    @discardableResult
+    public func recordVisits(_ visits: [(key: String?, visit: Visit)]) async throws -> Int {
+        guard !visits.isEmpty else { return 0 }
+        return try await retryingTransaction { [self] connection in
+            var inserted = 0
             for chunk in stride(from: 0, to: visits.count, by: 1000) {
                 var insert = MultiRowInsert(
                     prefix: """
@@ -197,8 +200,9 @@ public final class PostgresStore: Store {
                     insert.append(visit.isBot)
                     insert.append(visit.botReason)
                 }
-                try await insert.run(on: connection, logger: logger)
+                inserted += try await insert.run(on: connection, logger: logger)
             }
+            return inserted
         }
     }
 
@@ -238,6 +242,88 @@ public final class PostgresStore: Store {
                 stored = row
             }
             return ConversionOutcome(created: false, clickID: stored)
+        }
+    }
+
+    // MARK: Import
+
+    /// Copies deliveries from an SQLite database with their receipts and the actions first stored from each, in
+    /// one transaction; what is already here is left as it is. Returns how many deliveries and actions were new.
+    public func importDeliveries(_ deliveries: [SQLiteExport.Delivery]) async throws -> (deliveries: Int, actions: Int) {
+        guard !deliveries.isEmpty else { return (0, 0) }
+        return try await retryingTransaction { [self] connection in
+            var newDeliveries = 0
+            var newActions = 0
+            for delivery in deliveries.sorted(by: { $0.bodySHA256 < $1.bodySHA256 }) {
+                var stored: (id: Int64, inserted: Bool)?
+                let rows = try await connection.query(
+                    """
+                    INSERT INTO webhook_deliveries (body_sha256, body, received_at, last_received_at, receipts, source)
+                    VALUES (\(delivery.bodySHA256), \(ByteBuffer(bytes: delivery.body)), \(delivery.receivedAt),
+                        \(delivery.lastReceivedAt), \(Int32(clamping: delivery.receipts)), \(delivery.source))
+                    ON CONFLICT (body_sha256) DO UPDATE SET body_sha256 = excluded.body_sha256
+                    RETURNING id, (xmax = 0)
+                    """, logger: logger)
+                for try await (id, inserted) in rows.decode((Int64, Bool).self) {
+                    stored = (id, inserted)
+                }
+                guard let stored else { throw PostgresStoreError(reason: "importing a delivery returned no row") }
+                if stored.inserted { newDeliveries += 1 }
+                let actions = delivery.actions.sorted { $0.action.key < $1.action.key }
+                for chunk in stride(from: 0, to: actions.count, by: 500) {
+                    var insert = MultiRowInsert(
+                        prefix: """
+                            INSERT INTO user_actions (action_key, delivery_id, action_type, occurred_at, received_at,
+                                waba_id, phone_number_id, display_phone_number, click_id, tracking_token,
+                                click_component, product_id, raw) VALUES
+                            """,
+                        suffix: "ON CONFLICT (action_key) DO NOTHING RETURNING 1", columns: 13)
+                    for (action, receivedAt) in actions[chunk..<min(chunk + 500, actions.count)] {
+                        insert.append(action.key)
+                        insert.append(stored.id)
+                        insert.append(action.actionType)
+                        insert.append(action.occurredAt)
+                        insert.append(receivedAt)
+                        for text in [
+                            action.wabaID, action.phoneNumberID, action.displayPhoneNumber, action.clickID,
+                            action.trackingToken, action.clickComponent, action.productID, action.rawJSON,
+                        ] {
+                            insert.append(text)
+                        }
+                    }
+                    newActions += try await insert.run(on: connection, logger: logger)
+                }
+            }
+            return (newDeliveries, newActions)
+        }
+    }
+
+    /// Copies conversions with their keys; one whose key, or whose (`event`, `order_id`), is here already is
+    /// skipped. Returns how many were new.
+    public func importConversions(_ conversions: [(key: String, conversion: Conversion, receivedAt: Int64)]) async throws
+        -> Int
+    {
+        guard !conversions.isEmpty else { return 0 }
+        return try await retryingTransaction { [self] connection in
+            var insert = MultiRowInsert(
+                prefix: """
+                    INSERT INTO conversions (import_key, event, order_id, click_id, visitor_id, value_micros, currency,
+                        occurred_at, received_at, source) VALUES
+                    """,
+                suffix: "ON CONFLICT DO NOTHING RETURNING 1", columns: 10)
+            for (key, conversion, receivedAt) in conversions {
+                insert.append(key)
+                insert.append(conversion.event)
+                insert.append(conversion.orderID)
+                insert.append(conversion.clickID)
+                insert.append(conversion.visitorID)
+                insert.append(conversion.valueMicros)
+                insert.append(conversion.currency)
+                insert.append(conversion.occurredAt)
+                insert.append(receivedAt)
+                insert.append(conversion.source.rawValue)
+            }
+            return try await insert.run(on: connection, logger: logger)
         }
     }
 
@@ -559,7 +645,7 @@ struct MultiRowInsert {
         binds.append(value)
     }
 
-    mutating func append(_ value: Int64) {
+    mutating func append(_ value: Int64?) {
         binds.append(value)
     }
 

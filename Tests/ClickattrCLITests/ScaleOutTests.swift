@@ -178,6 +178,55 @@ import Testing
         #expect(try await store.counts().visits == 100)
         #expect(try CLI.curl(["http://127.0.0.1:\(second.port)/readyz"]).contains(#""spooled_visits":0"#))
     }
+
+    /// A business moving from one box to several: its SQLite database copied into PostgreSQL gives the same
+    /// reports byte for byte, and copying again adds nothing.
+    @Test func importSQLiteCopiesEverythingOnceAndTheReportsMatch() async throws {
+        let old = try CLI()
+        let sqliteConfig = try old.writeConfig(extra: "api:\n  keys: [\(Self.apiKey)]")
+        let fixtures = CLI.packageRoot.appendingPathComponent("Tests/Fixtures")
+        let bodies = try ["click.json", "landing-page-view.json", "statuses.json"].map {
+            try String(contentsOf: fixtures.appendingPathComponent($0), encoding: .utf8).trimmingCharacters(in: .newlines)
+        }
+        #expect(try old.run(["import", "webhooks", try old.write("bodies.ndjson", bodies.joined(separator: "\n")), "--config", sqliteConfig]).code == 0)
+        let (server, port) = try old.startServer(["serve", "--config", sqliteConfig])
+        _ = try Self.taps(port: port, clickIDs: ["ARAkLkA8rmlF8d0x", "ARAkLkA8rmlF8d0x", "orphan-1"])
+        _ = try Self.conversion(port: port)
+        _ = try CLI.curl([
+            "-X", "POST", "http://127.0.0.1:\(port)/api/v1/conversions", "-H", "Authorization: Bearer \(Self.apiKey)",
+            "-d", #"{"click_id":"ARAkLkA8rmlF8d0x","event":"signup"}"#,
+        ])
+        server.terminate()
+        server.waitUntilExit()
+
+        let url = try PostgresCluster.freshDatabaseURL()
+        let (new, postgresConfig) = try Self.instance(url: url)
+        let database = old.path("db/clickattr.sqlite")
+        let first = try new.run(["import", "sqlite", database, "--config", postgresConfig])
+        #expect(first.code == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("webhook deliveries: 3 read, 3 new"))
+        #expect(first.stdout.contains("visits: 3 read, 3 new"))
+        #expect(first.stdout.contains("conversions: 2 read, 2 new"))
+        let again = try new.run(["import", "sqlite", database, "--config", postgresConfig])
+        #expect(again.code == 0)
+        #expect(again.stdout.contains("user actions: 2 read, 0 new") && again.stdout.contains("conversions: 2 read, 0 new"))
+        #expect(again.stdout.contains("visits: 3 read, 0 new"))
+
+        for report in [["clicks", "--format", "csv"], ["clicks", "--format", "json"], ["summary", "--group-by", "day,slug"]] {
+            let before = try old.run(["report"] + report + ["--config", sqliteConfig])
+            let after = try new.run(["report"] + report + ["--config", postgresConfig])
+            #expect(before.code == 0 && after.code == 0)
+            #expect(after.stdout == before.stdout, "report \(report)")
+            #expect(before.stdout.contains("ARAkLkA8rmlF8d0x") || report[0] == "summary")
+        }
+
+        let notSQLite = try new.run(["import", "sqlite", postgresConfig, "--config", postgresConfig])
+        #expect(notSQLite.code == 2)
+        #expect(notSQLite.stderr.contains("cannot import"))
+        let toSQLite = try old.run(["import", "sqlite", database, "--config", sqliteConfig])
+        #expect(toSQLite.code == 2)
+        #expect(toSQLite.stderr.contains("set storage.driver: postgres"))
+    }
 }
 
 /// The work and results of `ScaleOutTests.atOnce`: each slot is written by one thread only, and read after all
