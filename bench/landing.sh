@@ -6,8 +6,14 @@
 # Prints requests/s and p50/p99 latency of each, the ratio a/b, clickattr's peak resident memory, and
 # checks that the visits stored equal the 302 answers wrk counted.
 # Usage: bench/landing.sh            (CONNECTIONS=64 DURATION=10s THREADS=2 by default)
+#        STORAGE=postgres bench/landing.sh   (a) on a throwaway PostgreSQL on the same cores, visits through the
+#        instance's spool; also prints the spool depth when the load stops, how long it takes to drain, and the
+#        lag of one visit from its 302 to the database at rest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/pg.sh
+STORAGE=${STORAGE:-sqlite}
+PG_PORT=${PG_PORT:-18432}
 
 CONNECTIONS=${CONNECTIONS:-64}
 DURATION=${DURATION:-10s}
@@ -34,6 +40,7 @@ nginx_pid=""
 cleanup() {
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
     [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null || true
+    [ "$STORAGE" = postgres ] && stop_pg "$work/pg"
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -96,12 +103,22 @@ nginx_out=$(run_wrk "http://127.0.0.1:$NGINX_PORT/bench" "$DURATION")
 kill "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true; nginx_pid=""
 
 # (a) clickattr
+if [ "$STORAGE" = postgres ]; then
+    start_pg "$work/pg" "$PG_PORT"
+    storage="  driver: postgres
+  postgres:
+    url: $(pg_url "$PG_PORT")
+  spool:
+    path: $work/spool.sqlite"
+else
+    storage="  sqlite:
+    path: $work/clickattr.sqlite"
+fi
 cat > "$work/clickattr.yaml" <<CONF
 http:
   port: $CLICKATTR_PORT
 storage:
-  sqlite:
-    path: $work/clickattr.sqlite
+$storage
 tracking:
   click_id_params: [click_id, fbclid]
 routes:
@@ -115,18 +132,38 @@ server_pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$CLICKATTR_PORT/readyz" >/dev/null && break; sleep 0.1; done
 warm=$(run_wrk "http://127.0.0.1:$CLICKATTR_PORT/bench" 2s)
 clickattr_out=$(run_wrk "http://127.0.0.1:$CLICKATTR_PORT/bench" "$DURATION")
+if [ "$STORAGE" = postgres ]; then
+    spooled() { curl -s "http://127.0.0.1:$CLICKATTR_PORT/readyz" | sed -E 's/.*"spooled_visits":([0-9]+).*/\1/'; }
+    depth_at_end=$(spooled)
+    drain_start=$(date +%s%N)
+    while [ "$(spooled)" != 0 ]; do sleep 0.05; done
+    drain_ms=$(( ($(date +%s%N) - drain_start) / 1000000 ))
+    # One visit at rest: from its 302 to its row in PostgreSQL.
+    lag_start=$(date +%s%N)
+    curl -s -o /dev/null "http://127.0.0.1:$CLICKATTR_PORT/bench?click_id=lag-probe"
+    while [ "$(pg_query "$PG_PORT" "SELECT count(*) FROM visits WHERE click_id = 'lag-probe'")" = 0 ]; do sleep 0.01; done
+    lag_ms=$(( ($(date +%s%N) - lag_start) / 1000000 ))
+fi
 # (c) the same server's /healthz: the framework's own ceiling on this machine, with nothing to parse or store.
 health_out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$CLICKATTR_PORT/healthz")
 peak_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$server_pid/status")
 kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=""
 
 answered=$(( $(field REDIRECTS "$warm") + $(field REDIRECTS "$clickattr_out") ))
-stored=$(sqlite3 "$work/clickattr.sqlite" "SELECT count(*) FROM visits")
+if [ "$STORAGE" = postgres ]; then
+    # The lag probe is one more visit, answered outside wrk.
+    answered=$((answered + 1))
+    stored=$(pg_query "$PG_PORT" "SELECT count(*) FROM visits")
+    distinct=$(pg_query "$PG_PORT" "SELECT count(DISTINCT visit_key) FROM visits")
+    [ "$distinct" = "$stored" ] || { echo "DOUBLED: $stored visits but $distinct keys" >&2; exit 1; }
+else
+    stored=$(sqlite3 "$work/clickattr.sqlite" "SELECT count(*) FROM visits")
+fi
 nginx_logged=$(wc -l < "$work/nginx/logs/access.log")
 
 a_rps=$(rps "$clickattr_out"); b_rps=$(rps "$nginx_out")
 printf '\n%-34s %12s %10s %10s\n' "$CONNECTIONS connections, $DURATION, $THREADS wrk threads" "requests/s" "p50 ms" "p99 ms"
-printf '%-34s %12.0f %10.2f %10.2f\n' "(a) clickattr, every visit stored" "$a_rps" \
+printf '%-34s %12.0f %10.2f %10.2f\n' "(a) clickattr ($STORAGE), every visit" "$a_rps" \
     "$(echo "$(field P50_US "$clickattr_out") / 1000" | bc -l)" "$(echo "$(field P99_US "$clickattr_out") / 1000" | bc -l)"
 printf '%-34s %12.0f %10.2f %10.2f\n' "(b) nginx return 302 + access_log" "$b_rps" \
     "$(echo "$(field P50_US "$nginx_out") / 1000" | bc -l)" "$(echo "$(field P99_US "$nginx_out") / 1000" | bc -l)"
@@ -144,6 +181,10 @@ printf 'nginx access log lines: %d\n' "$nginx_logged"
 printf 'clickattr 302 answers (warm-up + run): %d, visits stored: %d\n' "$answered" "$stored"
 errors=$(grep -c "visit not stored" "$work/clickattr.log" || true)
 printf 'visits logged as not stored: %d\n' "$errors"
+if [ "$STORAGE" = postgres ]; then
+    printf 'spool depth when the load stopped: %d visits; drained into PostgreSQL in %d ms\n' "$depth_at_end" "$drain_ms"
+    printf 'one visit at rest, from its 302 to its row in PostgreSQL: %d ms\n' "$lag_ms"
+fi
 # wrk stops with up to one request in flight per connection: those are stored but never counted as answered.
 in_flight=$((stored - answered))
 if [ "$in_flight" -lt 0 ] || [ "$in_flight" -gt $((2 * CONNECTIONS)) ]; then

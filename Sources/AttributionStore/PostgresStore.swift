@@ -14,7 +14,7 @@ public final class PostgresStore: Store {
     let writeTimeout: Duration
 
     /// Checks the URL and starts the pool; nothing is connected until the first query (`migrate` at start).
-    public init(url: String, maxConnections: Int, logger: Logger, writeTimeout: Duration = .seconds(10))
+    public init(url: String, maxConnections: Int, logger: Logger, writeTimeout: Duration = .seconds(5))
         throws(PostgresURL.Invalid)
     {
         var configuration = try PostgresURL.configuration(url)

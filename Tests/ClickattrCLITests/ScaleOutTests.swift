@@ -133,25 +133,41 @@ import Testing
             }
             loadDone.signal()
         }
+        // However this test ends, the load stops with it (and its last answers are in before they are counted).
+        let finished = Collected<Bool>()
+        func finishLoad() {
+            guard finished.all.isEmpty else { return }
+            finished.append(true)
+            stop.append(true)
+            loadDone.wait()
+        }
+        defer { finishLoad() }
         try await Task.sleep(for: .seconds(2))
         try cluster.stop()
         let stoppedAt = statuses.all.count
-        try await Task.sleep(for: .seconds(15))
+        let outageStarted = Date()
+        // Meanwhile a delivery and a conversion are refused for now, so that their senders retry.
+        let body = try Data(contentsOf: CLI.packageRoot.appendingPathComponent("Tests/Fixtures/click.json"))
+        let refused = try Self.atOnce([{ try Self.signedPost(port: port, body: body) }, { try Self.conversion(port: port) }])
+        try await Task.sleep(for: .seconds(max(0, 15 - Date().timeIntervalSince(outageStarted))))
         let duringOutage = statuses.all.count - stoppedAt
         let ready = try CLI.curl(["http://127.0.0.1:\(port)/readyz"])
         try cluster.start()
         try await Task.sleep(for: .seconds(3))
-        stop.append(true)
-        loadDone.wait()
-
+        finishLoad()
         let all = statuses.all
         print("database outage: \(all.count) taps answered, \(duringOutage) of them in the 15 s without the database")
         #expect(duringOutage > 100, "taps kept being answered while the database was away")
         #expect(all.allSatisfy { $0 == "302" }, "every tap answered 302: \(Set(all))")
         #expect(ready.hasPrefix("HTTP/1.1 200") && ready.contains(#""database":"unreachable""#))
+        for answer in refused {
+            #expect(answer.hasPrefix("HTTP/1.1 503") && answer.lowercased().contains("retry-after: 5"), "\(answer)")
+        }
         let store = try Self.store(url)
         #expect(try await Self.waitForVisits(store, all.count) == all.count)
-        #expect(try await store.counts().visits == all.count)
+        let counts = try await store.counts()
+        #expect(counts.visits == all.count)
+        #expect(counts.deliveries == 0 && counts.conversions == 0, "nothing half-stored")
     }
 
     /// Visits spooled while the database is away survive `kill -9`: the next start ships them, once.
