@@ -12,13 +12,17 @@ public final class PostgresStore: Store {
     private let logger: Logger
     /// How long a write may take before it is reported as failed (the database unreachable).
     let writeTimeout: Duration
+    /// One connection of its own, for checking at start that the server takes the login.
+    private let probe: PostgresConnection.Configuration
 
     /// Checks the URL and starts the pool; nothing is connected until the first query (`migrate` at start).
     public init(url: String, maxConnections: Int, logger: Logger, writeTimeout: Duration = .seconds(5))
         throws(PostgresURL.Invalid)
     {
-        var configuration = try PostgresURL.configuration(url)
+        let configurations = try PostgresURL.configurations(url)
+        var configuration = configurations.client
         configuration.options.maximumConnections = maxConnections
+        probe = configurations.connection
         // Each failed connection attempt is the pool's to log; the service logs when writes fail and recover.
         var background = logger
         background.logLevel = max(logger.logLevel, .warning)
@@ -36,9 +40,7 @@ public final class PostgresStore: Store {
     // MARK: Schema
 
     public func migrate() async throws {
-        // The pool takes requests only once `run()` has begun on its task; the first query of a new store
-        // (this one) would otherwise be logged as leased before the run.
-        try await Task.sleep(for: .milliseconds(20))
+        try await checkLogin()
         try await explained {
             try await client.withConnection { connection in
                 // Instances starting together take turns; the second finds the work done.
@@ -72,6 +74,15 @@ public final class PostgresStore: Store {
                     logger: logger)
             }
             logger.info("database migrated", metadata: ["version": "\(migration.version)", "migration": "\(migration.description)"])
+        }
+    }
+
+    /// Connects once, outside the pool: a server that cannot be reached or refuses the login is reported with
+    /// its reason at once (the pool would retry quietly until its circuit breaker trips, about a minute later).
+    public func checkLogin() async throws {
+        try await explained {
+            let connection = try await PostgresConnection.connect(configuration: probe, id: 0, logger: logger)
+            try await connection.close()
         }
     }
 
@@ -616,8 +627,11 @@ public struct PostgresStoreError: Error, CustomStringConvertible {
             return
         }
         switch psql.code {
+        case .sslUnsupported:
+            description = "the PostgreSQL server does not offer TLS, which the URL's sslmode requires"
+            isUnreachable = true
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown,
-            .sslUnsupported, .failedToAddSSLHandler:
+            .failedToAddSSLHandler:
             let cause = psql.underlying.map { "\($0)" } ?? "\(psql.code)"
             description = "PostgreSQL is unreachable: \(cause)"
             isUnreachable = true

@@ -18,7 +18,18 @@ public enum PostgresURL {
         return components.string ?? text
     }
 
+    /// The pool's configuration, and a single connection's (the start-up check, which reports why it fails
+    /// instead of waiting for the pool's circuit breaker).
+    public struct Configurations: Sendable {
+        public var client: PostgresClient.Configuration
+        public var connection: PostgresConnection.Configuration
+    }
+
     public static func configuration(_ text: String) throws(Invalid) -> PostgresClient.Configuration {
+        try configurations(text).client
+    }
+
+    public static func configurations(_ text: String) throws(Invalid) -> Configurations {
         guard !text.isEmpty else { throw Invalid(description: "is empty; it must be postgres://user:password@host:port/database") }
         guard let components = URLComponents(string: text), let scheme = components.scheme,
             ["postgres", "postgresql"].contains(scheme)
@@ -42,25 +53,44 @@ public enum PostgresURL {
         if let unknown = parameters.keys.sorted().first(where: { !known.contains($0) }) {
             throw Invalid(description: "has the parameter '\(unknown)', which clickattr does not know (it knows \(known.sorted().joined(separator: ", ")))")
         }
+        let seconds = try connectTimeout(parameters)
+        let startup = [("application_name", parameters["application_name"] ?? "clickattr")]
+        var result: Configurations
         if let socketFolder = parameters["host"], socketFolder.hasPrefix("/") {
+            let socket = "\(socketFolder)/.s.PGSQL.\(components.port ?? 5432)"
+            result = Configurations(
+                client: .init(unixSocketPath: socket, username: user, password: password, database: database),
+                connection: .init(unixSocketPath: socket, username: user, password: password, database: database))
+        } else {
+            guard let host = components.host, !host.isEmpty else {
+                throw Invalid(description: "names no host (postgres://user:password@host:port/database)")
+            }
             let port = components.port ?? 5432
-            var configuration = PostgresClient.Configuration(
-                unixSocketPath: "\(socketFolder)/.s.PGSQL.\(port)", username: user, password: password, database: database)
-            try apply(parameters, to: &configuration)
-            return configuration
+            guard (1...65535).contains(port) else { throw Invalid(description: "has the port \(port), outside 1...65535") }
+            let (mode, tls) = try tls(parameters)
+            let context: NIOSSLContext?
+            do {
+                context = mode == "disable" ? nil : try NIOSSLContext(configuration: tls)
+            } catch {
+                throw Invalid(description: "has TLS settings that cannot be used: \(error)")
+            }
+            result = Configurations(
+                client: .init(
+                    host: host, port: port, username: user, password: password, database: database,
+                    tls: mode == "disable" ? .disable : mode == "prefer" ? .prefer(tls) : .require(tls)),
+                connection: .init(
+                    host: host, port: port, username: user, password: password, database: database,
+                    tls: context.map { mode == "prefer" ? .prefer($0) : .require($0) } ?? .disable))
         }
-        guard let host = components.host, !host.isEmpty else {
-            throw Invalid(description: "names no host (postgres://user:password@host:port/database)")
-        }
-        let port = components.port ?? 5432
-        guard (1...65535).contains(port) else { throw Invalid(description: "has the port \(port), outside 1...65535") }
-        var configuration = PostgresClient.Configuration(
-            host: host, port: port, username: user, password: password, database: database, tls: try tls(parameters))
-        try apply(parameters, to: &configuration)
-        return configuration
+        result.client.options.connectTimeout = .seconds(seconds)
+        result.client.options.additionalStartupParameters = startup
+        result.connection.options.connectTimeout = .seconds(Int64(seconds))
+        result.connection.options.additionalStartupParameters = startup
+        return result
     }
 
-    private static func tls(_ parameters: [String: String]) throws(Invalid) -> PostgresClient.Configuration.TLS {
+    /// libpq's `sslmode`, as `disable`, `prefer` or `require`, and the TLS settings that go with it.
+    private static func tls(_ parameters: [String: String]) throws(Invalid) -> (mode: String, configuration: TLSConfiguration) {
         var tls = TLSConfiguration.makeClientConfiguration()
         if let rootCertificate = parameters["sslrootcert"] {
             do {
@@ -71,37 +101,29 @@ public enum PostgresURL {
         }
         switch parameters["sslmode"] ?? "prefer" {
         case "disable":
-            return .disable
+            return ("disable", tls)
         case "allow", "prefer":
             tls.certificateVerification = .none
-            return .prefer(tls)
+            return ("prefer", tls)
         case "require":
             tls.certificateVerification = .none
-            return .require(tls)
+            return ("require", tls)
         case "verify-ca":
             tls.certificateVerification = .noHostnameVerification
-            return .require(tls)
+            return ("require", tls)
         case "verify-full":
             tls.certificateVerification = .fullVerification
-            return .require(tls)
+            return ("require", tls)
         case let other:
             throw Invalid(description: "has sslmode '\(other)'; it must be disable, allow, prefer, require, verify-ca or verify-full")
         }
     }
 
-    private static func apply(_ parameters: [String: String], to configuration: inout PostgresClient.Configuration)
-        throws(Invalid)
-    {
-        if let seconds = parameters["connect_timeout"] {
-            guard let value = Int(seconds), (1...600).contains(value) else {
-                throw Invalid(description: "has connect_timeout '\(seconds)'; it must be whole seconds from 1 to 600")
-            }
-            configuration.options.connectTimeout = .seconds(value)
-        } else {
-            configuration.options.connectTimeout = .seconds(5)
+    private static func connectTimeout(_ parameters: [String: String]) throws(Invalid) -> Int {
+        guard let seconds = parameters["connect_timeout"] else { return 5 }
+        guard let value = Int(seconds), (1...600).contains(value) else {
+            throw Invalid(description: "has connect_timeout '\(seconds)'; it must be whole seconds from 1 to 600")
         }
-        configuration.options.additionalStartupParameters = [
-            ("application_name", parameters["application_name"] ?? "clickattr")
-        ]
+        return value
     }
 }

@@ -243,6 +243,25 @@ import Testing
         #expect(toSQLite.code == 2)
         #expect(toSQLite.stderr.contains("set storage.driver: postgres"))
     }
+
+    /// A database that does not exist, or a server that is not there, stops start-up with one sentence, exit 2,
+    /// at once (not after the pool's minute of retries).
+    @Test func aDatabaseThatCannotBeUsedStopsStartUpWithOneLine() throws {
+        let url = try PostgresCluster.freshDatabaseURL()
+        let missing = url.replacingOccurrences(of: #"/test_\d+\?"#, with: "/no_such_database?", options: .regularExpression)
+        let (cli, config) = try Self.instance(url: missing)
+        let started = Date()
+        let result = try cli.run(["serve", "--config", config])
+        #expect(result.code == 2)
+        #expect(result.stderr.contains(#"database "no_such_database" does not exist"#), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").filter { $0.hasPrefix("clickattr:") }.count == 1)
+
+        let (other, unreachable) = try Self.instance(url: "postgres://clickattr@127.0.0.1:1/db?sslmode=disable")
+        let refused = try other.run(["migrate", "--config", unreachable])
+        #expect(refused.code == 2)
+        #expect(refused.stderr.contains("PostgreSQL is unreachable"), "\(refused.stderr)")
+        #expect(Date().timeIntervalSince(started) < 10)
+    }
 }
 
 /// The work and results of `ScaleOutTests.atOnce`: each slot is written by one thread only, and read after all
