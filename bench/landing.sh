@@ -103,17 +103,7 @@ nginx_out=$(run_wrk "http://127.0.0.1:$NGINX_PORT/bench" "$DURATION")
 kill "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true; nginx_pid=""
 
 # (a) clickattr
-if [ "$STORAGE" = postgres ]; then
-    start_pg "$work/pg" "$PG_PORT"
-    storage="  driver: postgres
-  postgres:
-    url: $(pg_url "$PG_PORT")
-  spool:
-    path: $work/spool.sqlite"
-else
-    storage="  sqlite:
-    path: $work/clickattr.sqlite"
-fi
+storage=$(storage_block "$STORAGE" "$work" "$PG_PORT")
 cat > "$work/clickattr.yaml" <<CONF
 http:
   port: $CLICKATTR_PORT

@@ -23,3 +23,12 @@ pg_url() { echo "postgres://clickattr@127.0.0.1:$1/${2:-bench}?sslmode=disable";
 pg_query() { # port sql
     psql -h 127.0.0.1 -p "$1" -U clickattr -d bench -Atc "$2"
 }
+
+storage_block() { # sqlite|postgres work-folder pg-port -> the config's storage: block (starting PostgreSQL)
+    if [ "$1" = postgres ]; then
+        start_pg "$2/pg" "$3" >&2
+        printf '  driver: postgres\n  postgres:\n    url: %s\n  spool:\n    path: %s/spool.sqlite\n' "$(pg_url "$3")" "$2"
+    else
+        printf '  sqlite:\n    path: %s/clickattr.sqlite\n' "$2"
+    fi
+}

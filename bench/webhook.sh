@@ -24,17 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "$STORAGE" = postgres ]; then
-    start_pg "$work/pg" "$PG_PORT"
-    storage="  driver: postgres
-  postgres:
-    url: $(pg_url "$PG_PORT")
-  spool:
-    path: $work/spool.sqlite"
-else
-    storage="  sqlite:
-    path: $work/clickattr.sqlite"
-fi
+storage=$(storage_block "$STORAGE" "$work" "$PG_PORT")
 cat > "$work/clickattr.yaml" <<CONF
 http:
   port: $PORT

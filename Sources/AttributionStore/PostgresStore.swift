@@ -125,30 +125,9 @@ public final class PostgresStore: Store {
             }
             offered.sort { $0.action.key < $1.action.key }
             var stored = [Int](repeating: 0, count: deliveries.count)
-            for chunk in stride(from: 0, to: offered.count, by: 500) {
-                var insert = MultiRowInsert(
-                    prefix: """
-                        INSERT INTO user_actions (action_key, delivery_id, action_type, occurred_at, received_at,
-                            waba_id, phone_number_id, display_phone_number, click_id, tracking_token,
-                            click_component, product_id, raw) VALUES
-                        """,
-                    suffix: "ON CONFLICT (action_key) DO NOTHING RETURNING action_key", columns: 13)
-                for (action, index) in offered[chunk..<min(chunk + 500, offered.count)] {
-                    insert.append(action.key)
-                    insert.append(receipts[index]!.id)
-                    insert.append(action.actionType)
-                    insert.append(action.occurredAt)
-                    insert.append(deliveries[index].receivedAt)
-                    for text in [
-                        action.wabaID, action.phoneNumberID, action.displayPhoneNumber, action.clickID,
-                        action.trackingToken, action.clickComponent, action.productID, action.rawJSON,
-                    ] {
-                        insert.append(text)
-                    }
-                }
-                for key in try await insert.returnedText(on: connection, logger: logger) {
-                    stored[owner[key]!] += 1
-                }
+            let rows = offered.map { ($0.action, receipts[$0.delivery]!.id, deliveries[$0.delivery].receivedAt) }
+            for key in try await insertActions(rows, on: connection) {
+                stored[owner[key]!] += 1
             }
             return deliveries.indices.map { index in
                 IngestOutcome(
@@ -156,6 +135,38 @@ public final class PostgresStore: Store {
                     duplicateActions: deliveries[index].actions.count - stored[index])
             }
         }
+    }
+
+    /// Inserts actions, each with its delivery's id and its receipt time, in statements of 500; an action whose
+    /// key is stored already is skipped. Returns the keys inserted.
+    private func insertActions(
+        _ rows: [(action: UserAction, deliveryID: Int64, receivedAt: Int64)], on connection: PostgresConnection
+    ) async throws -> [String] {
+        var inserted: [String] = []
+        for chunk in stride(from: 0, to: rows.count, by: 500) {
+            var insert = MultiRowInsert(
+                prefix: """
+                    INSERT INTO user_actions (action_key, delivery_id, action_type, occurred_at, received_at,
+                        waba_id, phone_number_id, display_phone_number, click_id, tracking_token,
+                        click_component, product_id, raw) VALUES
+                    """,
+                suffix: "ON CONFLICT (action_key) DO NOTHING RETURNING action_key", columns: 13)
+            for (action, deliveryID, receivedAt) in rows[chunk..<min(chunk + 500, rows.count)] {
+                insert.append(action.key)
+                insert.append(deliveryID)
+                insert.append(action.actionType)
+                insert.append(action.occurredAt)
+                insert.append(receivedAt)
+                for text in [
+                    action.wabaID, action.phoneNumberID, action.displayPhoneNumber, action.clickID,
+                    action.trackingToken, action.clickComponent, action.productID, action.rawJSON,
+                ] {
+                    insert.append(text)
+                }
+            }
+            inserted += try await insert.returnedText(on: connection, logger: logger)
+        }
+        return inserted
     }
 
     /// Inserts a delivery, or counts one more receipt of it; returns its id and receipts.
@@ -281,29 +292,9 @@ public final class PostgresStore: Store {
                 guard let stored else { throw PostgresStoreError(reason: "importing a delivery returned no row") }
                 if stored.inserted { newDeliveries += 1 }
                 let actions = delivery.actions.sorted { $0.action.key < $1.action.key }
-                for chunk in stride(from: 0, to: actions.count, by: 500) {
-                    var insert = MultiRowInsert(
-                        prefix: """
-                            INSERT INTO user_actions (action_key, delivery_id, action_type, occurred_at, received_at,
-                                waba_id, phone_number_id, display_phone_number, click_id, tracking_token,
-                                click_component, product_id, raw) VALUES
-                            """,
-                        suffix: "ON CONFLICT (action_key) DO NOTHING RETURNING 1", columns: 13)
-                    for (action, receivedAt) in actions[chunk..<min(chunk + 500, actions.count)] {
-                        insert.append(action.key)
-                        insert.append(stored.id)
-                        insert.append(action.actionType)
-                        insert.append(action.occurredAt)
-                        insert.append(receivedAt)
-                        for text in [
-                            action.wabaID, action.phoneNumberID, action.displayPhoneNumber, action.clickID,
-                            action.trackingToken, action.clickComponent, action.productID, action.rawJSON,
-                        ] {
-                            insert.append(text)
-                        }
-                    }
-                    newActions += try await insert.run(on: connection, logger: logger)
-                }
+                newActions += try await insertActions(
+                    actions.map { ($0.action, stored.id, $0.receivedAt) }, on: connection
+                ).count
             }
             return (newDeliveries, newActions)
         }

@@ -1,3 +1,4 @@
+import AttributionCore
 import GRDB
 import GRDBSQLite
 
@@ -60,5 +61,23 @@ struct RawInsert {
     private func error(_ code: Int32) -> DatabaseError {
         let message = database.sqliteConnection.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) }
         return DatabaseError(resultCode: ResultCode(rawValue: code), message: message)
+    }
+}
+
+extension RawInsert {
+    /// Binds a visit's columns from `visited_at` through `ip`, in the order the visits table (and the spool)
+    /// has them.
+    mutating func bindVisit(_ visit: Visit) throws {
+        try bind(visit.visitedAt)
+        try bind(visit.method)
+        try bind(visit.path)
+        try bind(visit.slug)
+        try bind(visit.clickID)
+        try bind(ClickParameters.encode(visit.clickParameters))
+        try bind(visit.clickIDProblem?.rawValue)
+        try bind(visit.visitorID)
+        try bind(visit.userAgent)
+        try bind(visit.referrer)
+        try bind(visit.ip)
     }
 }

@@ -126,17 +126,7 @@ public final class VisitSpool: Sendable {
                 var row = RawInsert(insert, in: db)
                 for (visit, size) in zip(visits, sizes) {
                     try row.bind(size)
-                    try row.bind(visit.visitedAt)
-                    try row.bind(visit.method)
-                    try row.bind(visit.path)
-                    try row.bind(visit.slug)
-                    try row.bind(visit.clickID)
-                    try row.bind(ClickParameters.encode(visit.clickParameters))
-                    try row.bind(visit.clickIDProblem?.rawValue)
-                    try row.bind(visit.visitorID)
-                    try row.bind(visit.userAgent)
-                    try row.bind(visit.referrer)
-                    try row.bind(visit.ip)
+                    try row.bindVisit(visit)
                     try row.bind(visit.botReason)
                     try row.run()
                 }
