@@ -86,19 +86,6 @@ public final class PostgresStore: Store {
         }
     }
 
-    /// The schema version this database is at (0 when none).
-    public func schemaVersion() async throws -> Int {
-        try await explained {
-            var version = 0
-            for try await applied in try await client.query(
-                "SELECT coalesce(max(version), 0)::integer FROM clickattr_schema", logger: logger
-            ).decode(Int32.self) {
-                version = Int(applied)
-            }
-            return version
-        }
-    }
-
     // MARK: Writes
 
     public func ingest(_ deliveries: [WebhookDelivery]) async throws -> [IngestOutcome] {
@@ -585,19 +572,16 @@ public final class PostgresStore: Store {
     }
 }
 
-/// A failed PostgreSQL operation, said in one sentence; `isUnreachable` when the server could not be reached.
+/// A failed PostgreSQL operation, said in one sentence.
 public struct PostgresStoreError: Error, CustomStringConvertible {
     public let description: String
-    public let isUnreachable: Bool
 
     init(unreachable reason: String) {
         description = reason
-        isUnreachable = true
     }
 
     init(reason: String) {
         description = "PostgreSQL: \(reason)"
-        isUnreachable = false
     }
 
     init(_ error: any Error) {
@@ -607,28 +591,20 @@ public struct PostgresStoreError: Error, CustomStringConvertible {
         }
         guard let psql = underlying as? PSQLError else {
             description = "PostgreSQL: \(underlying)"
-            isUnreachable = false
             return
         }
         if let message = psql.serverInfo?[.message] {
-            let state = psql.serverInfo?[.sqlState] ?? ""
-            description = "PostgreSQL refused: \(message) (SQLSTATE \(state))"
-            // Class 08 (connection), 57P0x (shutting down, cannot connect now), 53300 (too many connections).
-            isUnreachable = state.hasPrefix("08") || state.hasPrefix("57P0") || state == "53300"
+            description = "PostgreSQL refused: \(message) (SQLSTATE \(psql.serverInfo?[.sqlState] ?? ""))"
             return
         }
         switch psql.code {
         case .sslUnsupported:
             description = "the PostgreSQL server does not offer TLS, which the URL's sslmode requires"
-            isUnreachable = true
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown,
             .failedToAddSSLHandler:
-            let cause = psql.underlying.map { "\($0)" } ?? "\(psql.code)"
-            description = "PostgreSQL is unreachable: \(cause)"
-            isUnreachable = true
+            description = "PostgreSQL is unreachable: \(psql.underlying.map { "\($0)" } ?? "\(psql.code)")"
         default:
             description = "PostgreSQL: \(psql.code)"
-            isUnreachable = false
         }
     }
 }

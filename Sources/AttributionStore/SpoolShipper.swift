@@ -12,13 +12,8 @@ public final class SpoolShipper: Service {
     let logger: Logger
     let batchSize: Int
     let drainLimit: Duration
-    private let state = Mutex(State())
-
-    struct State {
-        var failing = false
-        var lastShippedAt: ContinuousClock.Instant?
-        var shipped = 0
-    }
+    /// Whether the last batch failed: the logs say when shipping stops and when it resumes, not every retry.
+    private let failing = Atomic<Bool>(false)
 
     public init(spool: VisitSpool, store: PostgresStore, logger: Logger, batchSize: Int = 5_000, drainLimit: Duration = .seconds(10)) {
         self.spool = spool
@@ -27,12 +22,6 @@ public final class SpoolShipper: Service {
         self.batchSize = batchSize
         self.drainLimit = drainLimit
     }
-
-    /// Whether the last attempt to ship failed (the database is unreachable or refusing).
-    public var isFailing: Bool { state.withLock { $0.failing } }
-
-    /// Visits shipped since start-up.
-    public var shippedCount: Int { state.withLock { $0.shipped } }
 
     public func run() async throws {
         // An idle spool is looked at every 50 ms (a counter, not a read), so a visit is shipped well within a second.
@@ -62,7 +51,7 @@ public final class SpoolShipper: Service {
                 guard let batch = try await spool.oldest(limit: batchSize) else { return true }
                 try await store.recordVisits(batch.visits)
                 try await spool.forget(batch)
-                recovered(shipped: batch.visits.count)
+                recovered()
             } catch {
                 failed(error)
                 return false
@@ -86,26 +75,15 @@ public final class SpoolShipper: Service {
     }
 
     private func failed(_ error: any Error) {
-        let first = state.withLock { state in
-            defer { state.failing = true }
-            return !state.failing
-        }
-        if first {
+        if !failing.exchange(true, ordering: .relaxed) {
             logger.error(
                 "visits cannot be shipped to PostgreSQL; they stay in the spool and shipping is retried",
                 metadata: ["error": "\(error)", "spooled_visits": "\(spool.depth.rows)"])
         }
     }
 
-    private func recovered(shipped: Int) {
-        let wasFailing = state.withLock { state in
-            defer {
-                state.failing = false
-                state.shipped += shipped
-            }
-            return state.failing
-        }
-        if wasFailing {
+    private func recovered() {
+        if failing.exchange(false, ordering: .relaxed) {
             logger.notice("visits are being shipped to PostgreSQL again", metadata: ["spooled_visits": "\(spool.depth.rows)"])
         }
     }
