@@ -10,6 +10,7 @@ public func serve(config: ClickattrConfig, logger: Logger) async throws {
     ConnectionCeiling.raiseDescriptorLimit()
     MemoryReturn.configure()
     let app = try await buildApplication(config: config, logger: logger)
+    ShutdownWatchdog.arm(logger: logger)
     do {
         try await app.runService()
     } catch let error as IOError where [EADDRINUSE, EACCES, EADDRNOTAVAIL].contains(error.errnoCode) {
