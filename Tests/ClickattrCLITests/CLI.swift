@@ -67,7 +67,7 @@ struct CLI {
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        try process.run()
+        try Spawn.run(process)
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -105,7 +105,7 @@ struct CLI {
         let log = Pipe()
         process.standardOutput = FileHandle.nullDevice
         process.standardError = log
-        try process.run()
+        try Spawn.run(process)
         var seen = ""
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
@@ -141,7 +141,7 @@ struct CLI {
         } else {
             process.standardOutput = out
         }
-        try process.run()
+        try Spawn.run(process)
         let data = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return String(decoding: data, as: UTF8.self)

@@ -1,3 +1,4 @@
+import ClickattrTestSupport
 import AttributionStore
 import Foundation
 import Testing
@@ -156,7 +157,7 @@ import Testing
         ]
         let output = Pipe()
         load.standardOutput = output
-        try load.run()
+        try Spawn.run(load)
         try await Task.sleep(for: .milliseconds(300))
         server.terminate()
         let codes = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

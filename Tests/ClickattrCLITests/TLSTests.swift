@@ -1,3 +1,4 @@
+import ClickattrTestSupport
 import Foundation
 import Testing
 
@@ -13,7 +14,7 @@ import Testing
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try Spawn.run(process)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
     }

@@ -173,7 +173,7 @@ public enum PostgresCluster {
         let argv = command.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, command[0], &actions, nil, argv, environ)
+        let spawned = Spawn.serialised { posix_spawn(&pid, command[0], &actions, nil, argv, environ) }
         guard spawned == 0 else {
             throw Unavailable(description: "\(command[0]) could not be started: \(String(cString: strerror(spawned)))")
         }

@@ -75,3 +75,20 @@ public final class Collected<Value: Sendable>: Sendable {
 
     public func append(_ value: Value) { values.withLock { $0.append(value) } }
 }
+
+/// Starts child processes one at a time. Foundation's `Process.run()` copies the environment and sets up its
+/// descriptors in ways that are not safe to run on several threads at once: the tests once crashed inside it
+/// (a bad read in `memcpy`) with curl being started from four threads together. Waiting for the child is
+/// not serialised, only starting it.
+public enum Spawn {
+    static let lock = Mutex(())
+
+    public static func run(_ process: Process) throws {
+        try lock.withLock { _ in try process.run() }
+    }
+
+    /// For code that starts processes without Foundation (posix_spawn), so that it too takes its turn.
+    public static func serialised<T>(_ body: () throws -> T) rethrows -> T {
+        try lock.withLock { _ in try body() }
+    }
+}
