@@ -401,27 +401,27 @@ public final class PostgresStore: Store {
                 }
                 return deleted
             }
-            try await connection.query(PostgresQuery(unsafeSQL: PostgresPurgeSQL.createNoted), logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: PurgeSQL.createNotedPostgres), logger: logger)
             var binds = PostgresBindings()
             binds.append(cutoff)
             binds.append(Int64(limit))
-            try await connection.query(PostgresQuery(unsafeSQL: PostgresPurgeSQL.noteClicks, binds: binds), logger: logger)
-            counts.clicks = try await delete(PostgresPurgeSQL.deleteClicks, bounded: false)
-            counts.visits = try await delete(PostgresPurgeSQL.deleteJoinedVisits, bounded: false)
-            counts.conversions = try await delete(PostgresPurgeSQL.deleteJoinedConversions, bounded: false)
-            counts.otherActions = try await delete(PostgresPurgeSQL.deleteJoinedLandingPageViews, bounded: false)
-            counts.visits += try await delete(PostgresPurgeSQL.deleteOrphanVisits)
+            try await connection.query(PostgresQuery(unsafeSQL: PurgeSQL.postgres.noteClicks, binds: binds), logger: logger)
+            counts.clicks = try await delete(PurgeSQL.postgres.deleteClicks, bounded: false)
+            counts.visits = try await delete(PurgeSQL.postgres.deleteJoinedVisits, bounded: false)
+            counts.conversions = try await delete(PurgeSQL.postgres.deleteJoinedConversions, bounded: false)
+            counts.otherActions = try await delete(PurgeSQL.postgres.deleteJoinedLandingPageViews, bounded: false)
+            counts.visits += try await delete(PurgeSQL.postgres.deleteOrphanVisits)
             var types: [String] = []
             for try await type in try await connection.query(
-                PostgresQuery(unsafeSQL: PostgresPurgeSQL.otherActionTypes), logger: logger
+                PostgresQuery(unsafeSQL: PurgeSQL.postgres.otherActionTypes), logger: logger
             ).decode(String.self) {
                 types.append(type)
             }
             for type in types {
-                counts.otherActions += try await delete(PostgresPurgeSQL.deleteOtherActions, type: type)
+                counts.otherActions += try await delete(PurgeSQL.postgres.deleteOtherActions, type: type)
             }
-            counts.conversions += try await delete(PostgresPurgeSQL.deleteOrphanConversions)
-            counts.deliveries = try await delete(PostgresPurgeSQL.deleteDeliveries)
+            counts.conversions += try await delete(PurgeSQL.postgres.deleteOrphanConversions)
+            counts.deliveries = try await delete(PurgeSQL.postgres.deleteDeliveries)
             return counts
         }
     }

@@ -207,20 +207,19 @@ public final class SQLiteStore: Store {
                 try db.execute(sql: sql, arguments: arguments + extra)
                 return db.changesCount
             }
-            try db.execute(
-                sql: "CREATE TEMP TABLE IF NOT EXISTS purged_clicks (id INTEGER PRIMARY KEY, click_id TEXT, tracking_token TEXT)")
+            try db.execute(sql: PurgeSQL.createNotedSQLite)
             try db.execute(sql: "DELETE FROM temp.purged_clicks")
-            try db.execute(sql: SQLitePurgeSQL.noteClicks, arguments: arguments)
-            counts.clicks = try delete(SQLitePurgeSQL.deleteClicks)
-            counts.visits = try delete(SQLitePurgeSQL.deleteJoinedVisits)
-            counts.conversions = try delete(SQLitePurgeSQL.deleteJoinedConversions)
-            counts.otherActions = try delete(SQLitePurgeSQL.deleteJoinedLandingPageViews)
-            counts.visits += try delete(SQLitePurgeSQL.deleteOrphanVisits)
-            for type in try String.fetchAll(db, sql: SQLitePurgeSQL.otherActionTypes) {
-                counts.otherActions += try delete(SQLitePurgeSQL.deleteOtherActions, ["type": type])
+            try db.execute(sql: PurgeSQL.sqlite.noteClicks, arguments: arguments)
+            counts.clicks = try delete(PurgeSQL.sqlite.deleteClicks)
+            counts.visits = try delete(PurgeSQL.sqlite.deleteJoinedVisits)
+            counts.conversions = try delete(PurgeSQL.sqlite.deleteJoinedConversions)
+            counts.otherActions = try delete(PurgeSQL.sqlite.deleteJoinedLandingPageViews)
+            counts.visits += try delete(PurgeSQL.sqlite.deleteOrphanVisits)
+            for type in try String.fetchAll(db, sql: PurgeSQL.sqlite.otherActionTypes) {
+                counts.otherActions += try delete(PurgeSQL.sqlite.deleteOtherActions, ["type": type])
             }
-            counts.conversions += try delete(SQLitePurgeSQL.deleteOrphanConversions)
-            counts.deliveries = try delete(SQLitePurgeSQL.deleteDeliveries)
+            counts.conversions += try delete(PurgeSQL.sqlite.deleteOrphanConversions)
+            counts.deliveries = try delete(PurgeSQL.sqlite.deleteDeliveries)
             return counts
         }
     }
