@@ -13,6 +13,30 @@ public struct LatencyHistogram: Sendable, Equatable {
         count += 1
     }
 
+    /// Adds every latency counted in `other`.
+    public mutating func merge(_ other: LatencyHistogram) {
+        counts.merge(other.counts, uniquingKeysWith: +)
+        count += other.count
+    }
+
+    /// How many latencies fall below `edges[0]` (index 0), in each `edges[i - 1]..<edges[i]` (index i), and at or
+    /// above the last edge (the last index): `edges.count + 1` counts. Each latency is placed by its bucket's
+    /// representative value, the one the percentiles give, so a chart and the percentiles agree.
+    public func counts(splitAt edges: [Int64]) -> [Int] {
+        var result = Array(repeating: 0, count: edges.count + 1)
+        for (bucket, count) in counts {
+            let value = Self.representative(bucket)
+            var low = 0
+            var high = edges.count
+            while low < high {
+                let middle = (low + high) / 2
+                if edges[middle] <= value { low = middle + 1 } else { high = middle }
+            }
+            result[low] += count
+        }
+        return result
+    }
+
     /// The value at `percentile` (0...100), nearest-rank; nil when empty.
     public func value(atPercentile percentile: Double) -> Int64? {
         guard count > 0 else { return nil }

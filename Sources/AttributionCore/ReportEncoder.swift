@@ -11,6 +11,19 @@ public enum ReportCell: Sendable, Equatable {
     case ratio(Double?)
 }
 
+extension ReportCell {
+    /// The value as a CSV report writes it, before any quoting: what a page shows and a test compares.
+    public var plainText: String {
+        switch self {
+        case .text(let text): text ?? ""
+        case .number(let number): number.map(String.init) ?? ""
+        case .time(let time): time.map(Timestamp.format) ?? ""
+        case .bool(let flag): flag ? "true" : "false"
+        case .ratio(let ratio): ratio.map(ReportEncoder.ratioText) ?? ""
+        }
+    }
+}
+
 /// The output formats of every report.
 public enum ReportFormat: String, Sendable, CaseIterable {
     case csv
@@ -108,7 +121,7 @@ public struct ReportEncoder: Sendable {
         return out + "}"
     }
 
-    static func ratioText(_ ratio: Double) -> String {
+    public static func ratioText(_ ratio: Double) -> String {
         let scaled = (ratio * 10_000).rounded() / 10_000
         return scaled == scaled.rounded() ? String(Int64(scaled)) : String(scaled)
     }

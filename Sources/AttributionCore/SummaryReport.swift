@@ -73,6 +73,17 @@ public struct SummaryReport: Sendable {
         var conversions = 0
         var convertedClicks = 0
         var values: [String?: Money.Sum] = [:]
+
+        mutating func merge(_ other: Totals) {
+            clicks += other.clicks
+            visitedClicks += other.visitedClicks
+            orphanVisits += other.orphanVisits
+            botVisits += other.botVisits
+            latencies.merge(other.latencies)
+            conversions += other.conversions
+            convertedClicks += other.convertedClicks
+            values.merge(other.values, uniquingKeysWith: +)
+        }
     }
 
     public let keys: [Key]
@@ -130,6 +141,27 @@ public struct SummaryReport: Sendable {
             }
         }
         groups[group, default: Totals()].orphanVisits += count
+    }
+
+    /// Adds the counts of `other`, a summary of other clicks with the same keys (another slice of the range).
+    public mutating func merge(_ other: SummaryReport) {
+        precondition(other.keys == keys, "only summaries with the same keys merge")
+        for (group, totals) in other.groups {
+            groups[group, default: Totals()].merge(totals)
+        }
+    }
+
+    /// The same counts without the latency histograms of its groups (their percentiles then read empty): what a
+    /// cache of many days keeps of the groupings whose percentiles it does not show.
+    public func withoutLatencies() -> SummaryReport {
+        var copy = self
+        for group in copy.groups.keys { copy.groups[group]!.latencies = LatencyHistogram() }
+        return copy
+    }
+
+    /// The click-to-visit latencies of the visited clicks of one group (the values of its keys, in order).
+    public func latencies(group: [String?]) -> LatencyHistogram {
+        groups[group]?.latencies ?? LatencyHistogram()
     }
 
     /// The rows, sorted by their keys (empty keys first); a single row of totals without keys.

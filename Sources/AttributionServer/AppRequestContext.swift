@@ -11,3 +11,15 @@ public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
         self.remoteAddress = source.channel.remoteAddress
     }
 }
+
+extension AppRequestContext {
+    /// The visitor's address: the first of X-Forwarded-For behind a trusted proxy, else the peer's.
+    func clientAddress(of request: Request, trustForwardedFor: Bool) -> String? {
+        if trustForwardedFor, let forwarded = request.headers[.xForwardedFor],
+            let first = forwarded.split(separator: ",").first
+        {
+            return first.trimmingCharacters(in: .whitespaces)
+        }
+        return remoteAddress?.ipAddress
+    }
+}

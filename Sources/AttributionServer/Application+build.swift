@@ -5,6 +5,7 @@ import HummingbirdCore
 import Logging
 import Foundation
 import Mustache
+import ServiceLifecycle
 
 /// Builds the service from a validated configuration. `store` defaults to the configured database.
 public func buildApplication(
@@ -29,22 +30,58 @@ public func buildApplication(
         maxBatchSize: config.storage.batch.maxSize,
         maxWait: .milliseconds(config.storage.batch.maxWaitMilliseconds),
         queueCapacity: config.storage.batch.queueCapacity)
+    let metrics = ServiceMetrics()
     let visitWriter = BatchWriter<Visit, Void>(limits: limits) { [spool] visits in
-        if let spool {
-            try await spool.append(visits)
-        } else {
-            try await store.recordVisits(visits)
+        let start = ContinuousClock.now
+        do {
+            if let spool {
+                try await spool.append(visits)
+            } else {
+                try await store.recordVisits(visits)
+            }
+        } catch {
+            metrics.commit(writer: "visits", duration: ContinuousClock.now - start, succeeded: false)
+            throw error
         }
+        metrics.commit(writer: "visits", duration: ContinuousClock.now - start, succeeded: true)
+        metrics.visitsRecorded(visits.count)
         return Array(repeating: (), count: visits.count)
     }
     // A delivery may hold 1000 actions and 4 MiB: its queue stays short so memory stays bounded (64 x 4 MiB).
     let deliveryLimits = BatchLimits(
         maxBatchSize: min(limits.maxBatchSize, 16), maxWait: limits.maxWait,
         queueCapacity: min(limits.queueCapacity, 64))
-    let deliveryWriter = BatchWriter<WebhookDelivery, IngestOutcome>(limits: deliveryLimits, commit: store.ingest)
-    let router = buildRouter(
-        config: config, store: store, spool: spool, visits: VisitRecorder(writer: visitWriter),
-        webhooks: WebhookIngestor(writer: deliveryWriter, logger: logger, now: now), templates: templates, now: now)
+    let deliveryWriter = BatchWriter<WebhookDelivery, IngestOutcome>(limits: deliveryLimits) { deliveries in
+        let start = ContinuousClock.now
+        do {
+            let outcomes = try await store.ingest(deliveries)
+            metrics.commit(writer: "deliveries", duration: ContinuousClock.now - start, succeeded: true)
+            return outcomes
+        } catch {
+            metrics.commit(writer: "deliveries", duration: ContinuousClock.now - start, succeeded: false)
+            throw error
+        }
+    }
+    metrics.watchQueue("visits") { visitWriter.queuedCount }
+    metrics.watchQueue("deliveries") { deliveryWriter.queuedCount }
+    if let spool { metrics.watchSpool(spool) }
+    let router = try buildRouter(
+        config: config, store: store, spool: spool, visits: VisitRecorder(writer: visitWriter, metrics: metrics),
+        webhooks: WebhookIngestor(writer: deliveryWriter, logger: logger, now: now), templates: templates,
+        metrics: metrics, now: now)
+    if config.metrics.port == 0, config.metrics.bearerToken.isEmpty {
+        logger.notice("GET /metrics is open to whoever reaches http.port; set metrics.bearer_token or metrics.port to close it")
+    }
+    let metricsServer: [any Service] = config.metrics.port == 0 ? [] : [
+        Application(
+            router: {
+                let router = Router()
+                MetricsController(metrics: metrics, bearerToken: config.metrics.bearerToken).addRoutes(to: router)
+                return router
+            }(),
+            configuration: .init(address: .hostname(config.http.host, port: config.metrics.port), serverName: "clickattr-metrics"),
+            logger: logger)
+    ]
     // The server is the group's last service, so it stops first on SIGTERM; the writers then drain their queues.
     let clientLimits = ClientLimits(
         idle: .seconds(Int64(config.http.idleTimeoutSeconds)), header: .seconds(Int64(config.http.headerTimeoutSeconds)),
@@ -66,6 +103,7 @@ public func buildApplication(
                 ConnectionCeiling.effective(configured: config.http.maxConnections, logger: logger))),
         // Stopped in reverse order: the server, then the writers drain, then the shipper ships what it can.
         services: (shipper.map { [$0] } ?? []) + [visitWriter, deliveryWriter, SignalReloader(certificates: certificates, logger: logger)]
+            + metricsServer
             + (config.retention.days > 0 ? [DailyPurge(store: store, days: config.retention.days, logger: logger, now: now)] : []),
         logger: logger)
     return app
@@ -74,29 +112,41 @@ public func buildApplication(
 /// Every route of the service, in one router.
 func buildRouter(
     config: ClickattrConfig, store: any Store, spool: VisitSpool? = nil, visits: VisitRecorder, webhooks: WebhookIngestor,
-    templates: MustacheLibrary, now: @escaping @Sendable () -> Int64
-) -> Router<AppRequestContext> {
+    templates: MustacheLibrary, metrics: ServiceMetrics = ServiceMetrics(), now: @escaping @Sendable () -> Int64
+) throws -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
+    router.middlewares.add(RequestMetricsMiddleware(metrics: metrics, webhookPath: config.webhook.path))
     HealthController(store: store, spool: spool).addRoutes(to: router)
+    if config.metrics.port == 0 {
+        MetricsController(metrics: metrics, bearerToken: config.metrics.bearerToken).addRoutes(to: router)
+    }
     WebhookController(
         verifyToken: config.webhook.verifyToken,
         signature: WebhookSignature(appSecret: config.webhook.appSecret),
-        ingestor: webhooks
+        ingestor: webhooks, metrics: metrics
     ).addRoutes(to: router, path: config.webhook.path)
     let keys = APIKeys(config.api.keys)
     ConversionsController(
         keys: keys, store: store,
-        windowMilliseconds: config.attribution.windowMilliseconds, now: now
+        windowMilliseconds: config.attribution.windowMilliseconds, now: now, metrics: metrics
     ).addRoutes(to: router)
-    ReportsController(keys: keys, store: store, windowMilliseconds: config.attribution.windowMilliseconds)
+    let access = ReportAccess(keys: keys, sessions: DashboardSession(apiKeys: config.api.keys), now: now)
+    ReportsController(access: access, store: store, windowMilliseconds: config.attribution.windowMilliseconds)
         .addRoutes(to: router)
+    DashboardController(
+        keys: config.api.keys, access: access,
+        summaries: DailySummaries(store: store, windowMilliseconds: config.attribution.windowMilliseconds),
+        store: store, templates: try builtInTemplates(), failedLogins: AddressLimiter(perMinute: 5),
+        trustForwardedFor: config.http.trustForwardedFor, servesTLS: config.http.tls.isEnabled,
+        webhookPath: config.webhook.path, now: now
+    ).addRoutes(to: router)
     LandingController(
         routes: Dictionary(
             uniqueKeysWithValues: config.routes.map { ($0.slug, ($0, RedirectLocation(destination: $0.destination))) }),
         clickIDParameters: config.tracking.clickIDParameters,
         anonymizer: IPAnonymizer(ipv4Prefix: config.privacy.ipv4Prefix, ipv6Prefix: config.privacy.ipv6Prefix),
         classifier: BotClassifier(), trustForwardedFor: config.http.trustForwardedFor, recorder: visits,
-        orphans: OrphanVisitLimiter(perMinute: config.http.orphanVisitsPerMinute),
+        orphans: AddressLimiter(perMinute: config.http.orphanVisitsPerMinute),
         templates: templates, landingPolicy: config.http.landingContentSecurityPolicy, now: now
     ).addRoutes(to: router)
     return router

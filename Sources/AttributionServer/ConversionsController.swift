@@ -11,6 +11,7 @@ struct ConversionsController {
     let store: any Store
     let windowMilliseconds: Int64
     let now: @Sendable () -> Int64
+    let metrics: ServiceMetrics
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.post("/api/v1/conversions", use: post)
@@ -53,7 +54,9 @@ struct ConversionsController {
         let conversion: Conversion
         switch Conversion.validate(fields, source: source, now: now()) {
         case .success(let valid): conversion = valid
-        case .failure(let invalid): return Self.invalid(invalid.description)
+        case .failure(let invalid):
+            metrics.conversion(result: "invalid", source: source.rawValue)
+            return Self.invalid(invalid.description)
         }
         let outcome: ConversionOutcome
         do {
@@ -61,10 +64,12 @@ struct ConversionsController {
         } catch {
             // Not stored, so not acknowledged: the caller retries (the same order id is stored once).
             logger.error("conversion not stored: \(error)")
+            metrics.conversion(result: "not_stored", source: source.rawValue)
             var response = Response.json(.object(["error": .string("the conversion was not stored; retry later")]), status: .serviceUnavailable)
             response.headers[.retryAfter] = "5"
             return response
         }
+        metrics.conversion(result: outcome.created ? "created" : "duplicate", source: source.rawValue)
         return .json(
             .object([
                 "status": .string(outcome.created ? "created" : "duplicate"),

@@ -17,7 +17,7 @@ struct LandingController {
     let classifier: BotClassifier
     let trustForwardedFor: Bool
     let recorder: VisitRecorder
-    let orphans: OrphanVisitLimiter
+    let orphans: AddressLimiter
     let templates: MustacheLibrary
     /// The Content-Security-Policy of landing pages (`http.landing_csp`).
     let landingPolicy: String
@@ -39,7 +39,7 @@ struct LandingController {
         let visitedAt = now()
         let visitorID = knownVisitor ?? VisitorCookie.newID(now: visitedAt)
         let userAgent = request.headers[.userAgent]
-        let address = clientAddress(request, context: context)
+        let address = context.clientAddress(of: request, trustForwardedFor: trustForwardedFor)
 
         let visit = Visit(
             visitedAt: visitedAt, method: request.method.rawValue, path: Self.bounded(path, Self.maximumPathBytes),
@@ -51,6 +51,8 @@ struct LandingController {
             botReason: classifier.botReason(userAgent: userAgent, method: request.method.rawValue))
         if target != nil || orphans.allows(address, at: visitedAt) {
             await recorder.record(visit, logger: context.logger)
+        } else {
+            recorder.metrics.visitNotRecorded(reason: "orphan_rate_limit")
         }
 
         var response = try answer(target, query: query, clickID: clickIDs.primary)
@@ -90,15 +92,6 @@ struct LandingController {
                 headers: SecurityHeaders.fields(contentType: "text/html; charset=utf-8", policy: landingPolicy),
                 body: .init(byteBuffer: ByteBuffer(string: html)))
         }
-    }
-
-    private func clientAddress(_ request: Request, context: AppRequestContext) -> String? {
-        if trustForwardedFor, let forwarded = request.headers[.xForwardedFor],
-            let first = forwarded.split(separator: ",").first
-        {
-            return first.trimmingCharacters(in: .whitespaces)
-        }
-        return context.remoteAddress?.ipAddress
     }
 
     /// Cuts text to at most `limit` UTF-8 bytes without splitting a character.

@@ -4,7 +4,8 @@ import Hummingbird
 
 /// `GET /api/v1/reports/*`: the rows of `clickattr report`, streamed, behind an API key.
 struct ReportsController {
-    let keys: APIKeys
+    /// A bearer key, or the dashboard's session cookie (its download links).
+    let access: ReportAccess
     let store: any Store
     let windowMilliseconds: Int64
 
@@ -27,7 +28,7 @@ struct ReportsController {
         produce: @escaping @Sendable (any Store, Reports.Request, [SummaryReport.Key], (String) async throws -> Void)
             async throws -> Int
     ) throws -> Response {
-        guard keys.accepts(APIKeys.bearer(request.headers)) else { return APIKeys.unauthorized() }
+        guard access.allows(request) else { return APIKeys.unauthorized() }
         let parameters = request.uri.queryParameters
         let report: Reports.Request
         let groupBy: [SummaryReport.Key]

@@ -7,10 +7,12 @@ import Synchronization
 /// failure) never blocks the visitor: it is counted and logged whole, so it can still be recovered.
 final class VisitRecorder: Sendable {
     let writer: BatchWriter<Visit, Void>
+    let metrics: ServiceMetrics
     private let lost = Atomic<Int>(0)
 
-    init(writer: BatchWriter<Visit, Void>) {
+    init(writer: BatchWriter<Visit, Void>, metrics: ServiceMetrics) {
         self.writer = writer
+        self.metrics = metrics
     }
 
     /// Visits answered but not stored since start-up.
@@ -22,6 +24,7 @@ final class VisitRecorder: Sendable {
             try await writer.submit(visit)
         } catch {
             let total = lost.add(1, ordering: .relaxed).newValue
+            metrics.visitNotRecorded(reason: Self.reason(error))
             logger.error(
                 "visit not stored: \(error)",
                 metadata: [
@@ -30,6 +33,16 @@ final class VisitRecorder: Sendable {
                     "user_agent": "\(visit.userAgent ?? "")", "ip": "\(visit.ip ?? "")",
                     "bot_reason": "\(visit.botReason ?? "")",
                 ])
+        }
+    }
+
+    /// The `reason` label of `clickattr_visits_not_recorded_total`.
+    static func reason(_ error: any Error) -> String {
+        switch error {
+        case BatchWriter<Visit, Void>.Refusal.queueFull: "queue_full"
+        case BatchWriter<Visit, Void>.Refusal.stopped: "stopped"
+        case is VisitSpool.Full: "spool_full"
+        default: "store_error"
         }
     }
 }

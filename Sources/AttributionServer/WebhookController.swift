@@ -23,6 +23,7 @@ struct WebhookController {
     let verifyToken: String
     let signature: WebhookSignature
     let ingestor: WebhookIngestor
+    let metrics: ServiceMetrics
     let bodies = ByteBudget(limit: Self.bodyBudgetBytes)
     /// A body's parse tree is several times its size: two at a time keep the cores busy and memory bounded.
     let parsing = ConcurrencyLimit(width: 2)
@@ -102,6 +103,7 @@ struct WebhookController {
                 taken += excess
             }
             let result = try await ingestor.store(prepared)
+            count(prepared, result)
             context.logger.debug(
                 "webhook delivery stored",
                 metadata: [
@@ -118,6 +120,15 @@ struct WebhookController {
         }
     }
 
+    private func count(_ prepared: WebhookIngestor.Prepared, _ result: WebhookIngestor.Result) {
+        metrics.delivery(new: result.outcome.newDelivery)
+        var types: [String: Int] = [:]
+        for action in prepared.delivery.actions { types[action.actionType, default: 0] += 1 }
+        for (type, count) in types { metrics.actions(type: type, count: count) }
+        metrics.actionsStored(stored: result.outcome.storedActions, duplicate: result.outcome.duplicateActions)
+        if result.rejectedActions > 0 { metrics.malformedActions(result.rejectedActions) }
+    }
+
     /// The budget has no room: Meta retries later.
     private func busy(context: AppRequestContext) -> Response {
         context.logger.warning("webhook delivery refused: too many deliveries being received at once")
@@ -129,6 +140,7 @@ struct WebhookController {
     }
 
     private func refused(_ error: WebhookSignature.Failure, context: AppRequestContext) -> Response {
+        metrics.signatureFailure()
         context.logger.warning("webhook delivery refused: \(error.description)")
         return .plainText("\(error.description)\n", status: .unauthorized)
     }

@@ -108,5 +108,9 @@ enum PostgresMigrations {
                 "ALTER TABLE conversions ADD COLUMN import_key \(text)",
                 "CREATE UNIQUE INDEX conversions_import_key ON conversions(import_key)",
             ]),
+        // How many purges have deleted rows: the dashboard's daily rollups count every day again after one.
+        Migration(
+            version: 3, description: "data generations",
+            statements: ["CREATE TABLE data_generations (name \(text) PRIMARY KEY, value bigint NOT NULL)"]),
     ]
 }

@@ -15,7 +15,13 @@ enum PostgresReportSQL {
         """
 
     /// One page of `report clicks`. $1 window, $2 from, $3 to, $4 and $5 the cursor (time, id), $6 the page size.
-    static let clicks = """
+    static let clicks = clicks(newestFirst: false)
+    /// The same rows, newest first, for the dashboard's latest clicks; the cursor then counts down.
+    static let latestClicks = clicks(newestFirst: true)
+
+    private static func clicks(newestFirst: Bool) -> String {
+        let (after, order) = newestFirst ? ("<", "DESC") : (">", "ASC")
+        return """
         SELECT c.id, c.click_id, c.occurred_at, c.click_component, c.product_id, c.tracking_token,
             c.waba_id, c.phone_number_id, fv.visited_at, fv.slug,
             (SELECT count(*) FROM visits v WHERE v.click_id = c.click_id AND NOT v.is_bot),
@@ -29,10 +35,11 @@ enum PostgresReportSQL {
         LEFT JOIN visits fv ON fv.id = \(firstHumanVisitID)
         WHERE c.action_type = 'marketing_messages_link_click' AND c.click_id IS NOT NULL
           AND c.occurred_at >= $2 AND c.occurred_at < $3
-          AND (c.occurred_at > $4 OR (c.occurred_at = $4 AND c.id > $5))
-        ORDER BY c.occurred_at, c.id
+          AND (c.occurred_at \(after) $4 OR (c.occurred_at = $4 AND c.id \(after) $5))
+        ORDER BY c.occurred_at \(order), c.id \(order)
         LIMIT $6
         """
+    }
 
     /// What `report summary` needs of each click. $1 from, $2 to, $3 window.
     /// Columns: clicked_at, click_component, product_id, waba_id, first_visit_at, slug, bot_visits, conversions.

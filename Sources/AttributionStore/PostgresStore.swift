@@ -321,6 +321,17 @@ public final class PostgresStore: Store {
     public func clickReportPage(_ query: ReportQuery, after cursor: ReportCursor?, limit: Int) async throws
         -> (rows: [ClickReportRow], next: ReportCursor?)
     {
+        try await clickRows(query, sql: PostgresReportSQL.clicks, after: cursor, limit: limit)
+    }
+
+    public func latestClicks(_ query: ReportQuery, limit: Int) async throws -> [ClickReportRow] {
+        let start = ReportCursor(clickedAt: Int64.max, id: Int64.max)
+        return try await clickRows(query, sql: PostgresReportSQL.latestClicks, after: start, limit: limit).rows
+    }
+
+    private func clickRows(_ query: ReportQuery, sql: String, after cursor: ReportCursor?, limit: Int) async throws
+        -> (rows: [ClickReportRow], next: ReportCursor?)
+    {
         try await explained {
             var binds = PostgresBindings()
             binds.append(query.windowMilliseconds)
@@ -331,7 +342,7 @@ public final class PostgresStore: Store {
             binds.append(Int64(limit))
             var rows: [ClickReportRow] = []
             var last: ReportCursor?
-            let result = try await client.query(PostgresQuery(unsafeSQL: PostgresReportSQL.clicks, binds: binds), logger: logger)
+            let result = try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
             for try await row in result.decode(
                 (Int64, String, Int64, String?, String?, String?, String?, String?, Int64?, String?, Int64, Int64, Bool,
                     String?).self)
@@ -349,34 +360,32 @@ public final class PostgresStore: Store {
         }
     }
 
-    public func summary(_ query: ReportQuery, groupBy keys: [SummaryReport.Key]) async throws -> SummaryReport {
+    public func summaries(_ query: ReportQuery, groupings: [[SummaryReport.Key]]) async throws -> [SummaryReport] {
         try await explained {
             var range = PostgresBindings()
             range.append(query.from ?? Int64.min)
             range.append(query.to ?? Int64.max)
             var withWindow = range
             withWindow.append(query.windowMilliseconds)
-            let reads = Set(keys)
-            var summary = SummaryReport(keys: keys)
+            var pass = SummaryPass(groupings: groupings, windowMilliseconds: query.windowMilliseconds)
             let clicks = try await client.query(
                 PostgresQuery(unsafeSQL: PostgresReportSQL.summaryClicks, binds: withWindow), logger: logger)
             for try await row in clicks.decode((Int64, String?, String?, String?, Int64?, String?, Int64, String?).self) {
                 let conversions = ConversionTally(row.7)
-                summary.add(
+                pass.add(
                     SummaryReport.Click(
-                        clickedAt: row.0, clickComponent: reads.contains(.clickComponent) ? row.1 : nil,
-                        productID: reads.contains(.productID) ? row.2 : nil, wabaID: reads.contains(.wabaID) ? row.3 : nil,
-                        slug: reads.contains(.slug) ? row.5 : nil, firstVisitAt: row.4, botVisits: Int(row.6),
-                        conversions: conversions.count, conversionValues: conversions.values,
+                        clickedAt: row.0, clickComponent: row.1, productID: row.2, wabaID: row.3, slug: row.5,
+                        firstVisitAt: row.4, botVisits: Int(row.6), conversions: conversions.count,
+                        conversionValues: conversions.values,
                         status: ClickReportRow.Status(
                             clickedAt: row.0, firstVisitAt: row.4, windowMilliseconds: query.windowMilliseconds)))
             }
             let orphans = try await client.query(
                 PostgresQuery(unsafeSQL: PostgresReportSQL.orphanVisits, binds: range), logger: logger)
             for try await (day, slug, visits) in orphans.decode((Int64, String?, Int64).self) {
-                summary.addOrphanVisits(Int(visits), visitedAt: day * 86_400_000, slug: slug)
+                pass.addOrphanVisits(Int(visits), day: day, slug: slug)
             }
-            return summary
+            return pass.reports
         }
     }
 
@@ -422,6 +431,9 @@ public final class PostgresStore: Store {
             }
             counts.conversions += try await delete(PurgeSQL.postgres.deleteOrphanConversions)
             counts.deliveries = try await delete(PurgeSQL.postgres.deleteDeliveries)
+            if counts.total > 0 {
+                try await connection.query(PostgresQuery(unsafeSQL: ChangeSQL.notePurge), logger: logger)
+            }
             return counts
         }
     }
@@ -439,6 +451,30 @@ public final class PostgresStore: Store {
     public func checkReachable() async throws {
         try await explained {
             try await client.query("SELECT 1", logger: logger)
+        }
+    }
+
+    public func changeMarks() async throws -> ChangeMarks {
+        try await explained {
+            let rows = try await client.query(PostgresQuery(unsafeSQL: ChangeSQL.marks), logger: logger)
+            for try await (actions, visits, conversions, purges) in rows.decode((Int64, Int64, Int64, Int64).self) {
+                return ChangeMarks(actions: actions, visits: visits, conversions: conversions, purges: purges)
+            }
+            throw PostgresStoreError(reason: "reading the change marks returned nothing")
+        }
+    }
+
+    public func changedDays(since marks: ChangeMarks) async throws -> Set<Int64> {
+        try await explained {
+            var binds = PostgresBindings()
+            binds.append(marks.actions)
+            binds.append(marks.visits)
+            binds.append(marks.conversions)
+            var days: Set<Int64> = []
+            let rows = try await client.query(
+                PostgresQuery(unsafeSQL: ChangeSQL.postgres.changedDays, binds: binds), logger: logger)
+            for try await day in rows.decode(Int64.self) { days.insert(day) }
+            return days
         }
     }
 

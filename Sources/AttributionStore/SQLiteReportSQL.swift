@@ -15,7 +15,13 @@ enum SQLiteReportSQL {
 
     /// One page of `report clicks`: the clicks of the range after the cursor, each with its visits, landing page
     /// view and conversions.
-    static let clicks = """
+    static let clicks = clicks(newestFirst: false)
+    /// The same rows, newest first, for the dashboard's latest clicks; the cursor then counts down.
+    static let latestClicks = clicks(newestFirst: true)
+
+    private static func clicks(newestFirst: Bool) -> String {
+        let (after, order) = newestFirst ? ("<", "DESC") : (">", "ASC")
+        return """
         SELECT c.id, c.click_id, c.occurred_at AS clicked_at, c.click_component, c.product_id, c.tracking_token,
             c.waba_id, c.phone_number_id, first.visited_at AS first_visit_at, first.slug,
             (SELECT count(*) FROM visits v WHERE v.click_id = c.click_id AND v.is_bot = 0) AS visits,
@@ -29,22 +35,36 @@ enum SQLiteReportSQL {
         LEFT JOIN visits first ON first.id = \(firstHumanVisitID)
         WHERE c.action_type = 'marketing_messages_link_click' AND c.click_id IS NOT NULL
           AND c.occurred_at >= :from AND c.occurred_at < :to
-          AND (c.occurred_at > :afterTime OR (c.occurred_at = :afterTime AND c.id > :afterID))
-        ORDER BY c.occurred_at, c.id
+          AND (c.occurred_at \(after) :afterTime OR (c.occurred_at = :afterTime AND c.id \(after) :afterID))
+        ORDER BY c.occurred_at \(order), c.id \(order)
         LIMIT :limit
         """
+    }
 
-    /// What `report summary` needs of each click, with as few lookups as it can.
-    /// Columns in order: clicked_at, click_component, product_id, waba_id, first_visit_at, slug, bot_visits,
-    /// conversions.
+    /// The one pass of `report summary` and the dashboard: each click of the range with every visit carrying its id
+    /// (a row a visit, or one row with empty visit columns), the visits read from the covering index
+    /// `visits_click_bot_time_slug`; the rows of a click come together. Columns in order: id, click_id, clicked_at,
+    /// click_component, product_id, waba_id, visit id, is_bot, visited_at, slug.
     static let summaryClicks = """
-        SELECT c.occurred_at, c.click_component, c.product_id, c.waba_id, first.visited_at, first.slug,
-            (SELECT count(*) FROM visits v WHERE v.click_id = c.click_id AND v.is_bot = 1),
-            \(conversionsInWindow)
+        SELECT c.id, c.click_id, c.occurred_at, c.click_component, c.product_id, c.waba_id,
+            v.id, v.is_bot, v.visited_at, v.slug
         FROM user_actions c
-        LEFT JOIN visits first ON first.id = \(firstHumanVisitID)
+        LEFT JOIN visits v ON v.click_id = c.click_id
         WHERE c.action_type = 'marketing_messages_link_click' AND c.click_id IS NOT NULL
           AND c.occurred_at >= :from AND c.occurred_at < :to
+        ORDER BY c.occurred_at, c.id
+        """
+
+    /// The conversions that may count for a range's clicks (`ConversionsByClick.times`), read by time.
+    static let conversionsOfRange = """
+        SELECT click_id, occurred_at, currency, value_micros FROM conversions
+        WHERE click_id IS NOT NULL AND occurred_at BETWEEN :from AND :to
+        """
+
+    /// The first and last click time of the range, from the index, to cut it into slices.
+    static let clickTimeBounds = """
+        SELECT min(occurred_at), max(occurred_at) FROM user_actions
+        WHERE action_type = 'marketing_messages_link_click' AND occurred_at >= :from AND occurred_at < :to
         """
 
     /// Non-bot visits whose click id matches no click event, counted by day (UTC) and route.

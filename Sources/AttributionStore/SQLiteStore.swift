@@ -138,6 +138,17 @@ public final class SQLiteStore: Store {
     public func clickReportPage(_ query: ReportQuery, after cursor: ReportCursor?, limit: Int) async throws
         -> (rows: [ClickReportRow], next: ReportCursor?)
     {
+        try await clickRows(query, sql: SQLiteReportSQL.clicks, after: cursor, limit: limit)
+    }
+
+    public func latestClicks(_ query: ReportQuery, limit: Int) async throws -> [ClickReportRow] {
+        let start = ReportCursor(clickedAt: Int64.max, id: Int64.max)
+        return try await clickRows(query, sql: SQLiteReportSQL.latestClicks, after: start, limit: limit).rows
+    }
+
+    private func clickRows(_ query: ReportQuery, sql: String, after cursor: ReportCursor?, limit: Int) async throws
+        -> (rows: [ClickReportRow], next: ReportCursor?)
+    {
         try await pool.read { db in
             var rows: [ClickReportRow] = []
             var last: ReportCursor?
@@ -145,7 +156,7 @@ public final class SQLiteStore: Store {
                 "window": query.windowMilliseconds, "from": query.from ?? Int64.min, "to": query.to ?? Int64.max,
                 "afterTime": cursor?.clickedAt ?? Int64.min, "afterID": cursor?.id ?? Int64.min, "limit": limit,
             ]
-            let cursorRows = try Row.fetchCursor(db, sql: SQLiteReportSQL.clicks, arguments: arguments)
+            let cursorRows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
             while let row = try cursorRows.next() {
                 // By position, in the order of `SQLiteReportSQL.clicks`: names would be looked up for every row.
                 let clickedAt: Int64 = row[2]
@@ -163,40 +174,109 @@ public final class SQLiteStore: Store {
         }
     }
 
-    /// The orphan visits are counted on a second connection while the clicks are folded.
-    public func summary(_ query: ReportQuery, groupBy keys: [SummaryReport.Key]) async throws -> SummaryReport {
-        let range: StatementArguments = ["from": query.from ?? Int64.min, "to": query.to ?? Int64.max]
-        async let orphans = pool.read { db in
-            try Row.fetchAll(db, sql: SQLiteReportSQL.orphanVisits, arguments: range).map { row in
-                (day: row["day"] as Int64, slug: row["slug"] as String?, visits: row["visits"] as Int)
+    /// One pass in slices: the range is cut into one slice per core, and each slice's clicks (with their visits,
+    /// from a covering index) and orphan visits are read on their own connection at the same time.
+    public func summaries(_ query: ReportQuery, groupings: [[SummaryReport.Key]]) async throws -> [SummaryReport] {
+        let window = query.windowMilliseconds
+        let bounds = try await pool.read { db in
+            try Row.fetchOne(db, sql: SQLiteReportSQL.clickTimeBounds, arguments: Self.range(query.from, query.to))
+        }
+        let low: Int64? = bounds?[0]
+        let high: Int64? = bounds?[1]
+        // Clicks are cut by time into slices of equal length; orphans by the same cuts of the visit times.
+        var cuts: [Int64] = [query.from ?? Int64.min]
+        if let low, let high, high > low {
+            let slices = Int64(max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8)))
+            let step = (high - low) / slices + 1
+            for index in 1..<slices { cuts.append(low + step * index) }
+        }
+        cuts.append(query.to ?? Int64.max)
+        let pool = self.pool
+        return try await withThrowingTaskGroup(of: SummaryPass.self) { group in
+            for (from, to) in zip(cuts, cuts.dropFirst()) where from < to {
+                group.addTask {
+                    try await pool.read { db in
+                        try Self.summarySlice(db, from: from, to: to, groupings: groupings, window: window)
+                    }
+                }
+                group.addTask {
+                    try await pool.read { db in
+                        var pass = SummaryPass(groupings: groupings, windowMilliseconds: window)
+                        let orphans = try Row.fetchCursor(
+                            db, sql: SQLiteReportSQL.orphanVisits, arguments: Self.range(from, to))
+                        while let row = try orphans.next() { pass.addOrphanVisits(row[2], day: row[0], slug: row[1]) }
+                        return pass
+                    }
+                }
+            }
+            var total = SummaryPass(groupings: groupings, windowMilliseconds: window)
+            for try await slice in group { total.merge(slice) }
+            return total.reports
+        }
+    }
+
+    private static func range(_ from: Int64?, _ to: Int64?) -> StatementArguments {
+        ["from": from ?? Int64.min, "to": to ?? Int64.max]
+    }
+
+    /// The clicks of `from..<to`, each folded with its visits (the rows of one click come together) and the
+    /// conversions of its window.
+    private static func summarySlice(
+        _ db: Database, from: Int64, to: Int64, groupings: [[SummaryReport.Key]], window: Int64
+    ) throws -> SummaryPass {
+        var conversions = ConversionsByClick()
+        let times = ConversionsByClick.times(clicksFrom: from, to: to, windowMilliseconds: window)
+        let conversionRows = try Row.fetchCursor(
+            db, sql: SQLiteReportSQL.conversionsOfRange, arguments: ["from": times.lowerBound, "to": times.upperBound])
+        while let row = try conversionRows.next() {
+            conversions.add(clickID: row[0], occurredAt: row[1], currency: row[2], micros: row[3])
+        }
+        var pass = SummaryPass(groupings: groupings, windowMilliseconds: window)
+        var current: (id: Int64, clickID: String, clickedAt: Int64, component: String?, product: String?, waba: String?)?
+        var visits = VisitFold()
+        func finish() {
+            guard let click = current else { return }
+            let tally = conversions.tally(clickID: click.clickID, clickedAt: click.clickedAt, windowMilliseconds: window)
+            let first = visits.first
+            pass.add(
+                SummaryReport.Click(
+                    clickedAt: click.clickedAt, clickComponent: click.component, productID: click.product,
+                    wabaID: click.waba, slug: first?.slug, firstVisitAt: first?.visitedAt, botVisits: visits.botVisits,
+                    conversions: tally.count, conversionValues: tally.values,
+                    status: ClickReportRow.Status(
+                        clickedAt: click.clickedAt, firstVisitAt: first?.visitedAt, windowMilliseconds: window)))
+        }
+        // By position, in the order of `SQLiteReportSQL.summaryClicks`.
+        let rows = try Row.fetchCursor(db, sql: SQLiteReportSQL.summaryClicks, arguments: range(from, to))
+        while let row = try rows.next() {
+            let id: Int64 = row[0]
+            if current?.id != id {
+                finish()
+                current = (id, row[1], row[2], row[3], row[4], row[5])
+                visits = VisitFold()
+            }
+            if let visitID: Int64 = row[6] {
+                visits.add(id: visitID, isBot: row[7], visitedAt: row[8], slug: row[9])
             }
         }
-        // A dimension not grouped by is not read.
-        let reads = Set(keys)
-        var summary = try await pool.read { db in
-            var summary = SummaryReport(keys: keys)
-            let clicks = try Row.fetchCursor(
-                db, sql: SQLiteReportSQL.summaryClicks, arguments: range + ["window": query.windowMilliseconds])
-            while let row = try clicks.next() {
-                let clickedAt: Int64 = row[0]
-                let firstVisitAt: Int64? = row[4]
-                let conversions = ConversionTally(row[7])
-                summary.add(
-                    SummaryReport.Click(
-                        clickedAt: clickedAt, clickComponent: reads.contains(.clickComponent) ? row[1] : nil,
-                        productID: reads.contains(.productID) ? row[2] : nil, wabaID: reads.contains(.wabaID) ? row[3] : nil,
-                        slug: reads.contains(.slug) ? row[5] : nil, firstVisitAt: firstVisitAt, botVisits: row[6],
-                        conversions: conversions.count, conversionValues: conversions.values,
-                        status: ClickReportRow.Status(
-                            clickedAt: clickedAt, firstVisitAt: firstVisitAt,
-                            windowMilliseconds: query.windowMilliseconds)))
-            }
-            return summary
+        finish()
+        return pass
+    }
+
+    public func changeMarks() async throws -> ChangeMarks {
+        try await pool.read { db in
+            let row = try Row.fetchOne(db, sql: ChangeSQL.marks)!
+            return ChangeMarks(actions: row[0], visits: row[1], conversions: row[2], purges: row[3])
         }
-        for orphan in try await orphans {
-            summary.addOrphanVisits(orphan.visits, visitedAt: orphan.day * 86_400_000, slug: orphan.slug)
+    }
+
+    public func changedDays(since marks: ChangeMarks) async throws -> Set<Int64> {
+        try await pool.read { db in
+            Set(
+                try Int64.fetchAll(
+                    db, sql: ChangeSQL.sqlite.changedDays,
+                    arguments: ["actions": marks.actions, "visits": marks.visits, "conversions": marks.conversions]))
         }
-        return summary
     }
 
     public func purgeBatch(before cutoff: Int64, limit: Int) async throws -> PurgeCounts {
@@ -220,6 +300,7 @@ public final class SQLiteStore: Store {
             }
             counts.conversions += try delete(PurgeSQL.sqlite.deleteOrphanConversions)
             counts.deliveries = try delete(PurgeSQL.sqlite.deleteDeliveries)
+            if counts.total > 0 { try db.execute(sql: ChangeSQL.notePurge) }
             return counts
         }
     }

@@ -16,9 +16,16 @@ public protocol Store: Sendable {
     /// One page of `report clicks`, in click time order, after `cursor`; `next` is nil on the last page.
     func clickReportPage(_ query: ReportQuery, after cursor: ReportCursor?, limit: Int) async throws
         -> (rows: [ClickReportRow], next: ReportCursor?)
-    /// `report summary`: every click of the range counted into its group, and the human visits of the range whose
-    /// click id matches no click event (orphans) into the group of their day and route.
-    func summary(_ query: ReportQuery, groupBy keys: [SummaryReport.Key]) async throws -> SummaryReport
+    /// `report summary` once for each grouping, from one pass over the range: every click of the range counted
+    /// into its group, and the human visits of the range whose click id matches no click event (orphans) into the
+    /// group of their day and route.
+    func summaries(_ query: ReportQuery, groupings: [[SummaryReport.Key]]) async throws -> [SummaryReport]
+    /// The newest clicks of the range first, as `report clicks` shows them.
+    func latestClicks(_ query: ReportQuery, limit: Int) async throws -> [ClickReportRow]
+    /// Where each table's ids stand and how many purges have run.
+    func changeMarks() async throws -> ChangeMarks
+    /// The UTC day numbers (days since the epoch) whose `summaries` may differ from when `marks` were read.
+    func changedDays(since marks: ChangeMarks) async throws -> Set<Int64>
     /// Throws when the database cannot be reached or queried.
     func checkReachable() async throws
     /// How many rows each table holds.
@@ -36,6 +43,28 @@ public protocol Store: Sendable {
     func purgeBatch(before cutoff: Int64, limit: Int) async throws -> PurgeCounts
     /// Returns the space freed by deletions to the filesystem.
     func vacuum() async throws
+}
+
+extension Store {
+    /// `report summary` grouped by `keys`.
+    public func summary(_ query: ReportQuery, groupBy keys: [SummaryReport.Key]) async throws -> SummaryReport {
+        try await summaries(query, groupings: [keys])[0]
+    }
+}
+
+/// A point in the data's history: the newest id of each table and the number of purges that deleted rows.
+public struct ChangeMarks: Sendable, Equatable {
+    public var actions: Int64
+    public var visits: Int64
+    public var conversions: Int64
+    public var purges: Int64
+
+    public init(actions: Int64, visits: Int64, conversions: Int64, purges: Int64) {
+        self.actions = actions
+        self.visits = visits
+        self.conversions = conversions
+        self.purges = purges
+    }
 }
 
 /// What a purge deleted.

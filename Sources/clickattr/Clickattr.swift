@@ -8,7 +8,7 @@ import Logging
 struct Clickattr: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Click attribution for WhatsApp marketing messages.",
-        subcommands: [Serve.self, Migrate.self, Import.self, Report.self, Purge.self])
+        subcommands: [Serve.self, Migrate.self, Import.self, Report.self, Purge.self, Demo.self])
 
     /// Bad usage and bad configuration exit with 2 and one line on stderr; other failures with 1.
     static func main() async {

@@ -38,8 +38,13 @@ final class GatedStore: Store {
     {
         try await base.clickReportPage(query, after: cursor, limit: limit)
     }
-    func summary(_ query: ReportQuery, groupBy keys: [SummaryReport.Key]) async throws -> SummaryReport {
-        try await base.summary(query, groupBy: keys)
+    func summaries(_ query: ReportQuery, groupings: [[SummaryReport.Key]]) async throws -> [SummaryReport] {
+        try await base.summaries(query, groupings: groupings)
+    }
+    func changeMarks() async throws -> ChangeMarks { try await base.changeMarks() }
+    func changedDays(since marks: ChangeMarks) async throws -> Set<Int64> { try await base.changedDays(since: marks) }
+    func latestClicks(_ query: ReportQuery, limit: Int) async throws -> [ClickReportRow] {
+        try await base.latestClicks(query, limit: limit)
     }
     func checkReachable() async throws { try await base.checkReachable() }
     func counts() async throws -> StoreCounts { try await base.counts() }

@@ -192,6 +192,28 @@ public struct ClickattrConfig: Sendable, Equatable, Decodable {
         }
     }
 
+    /// Who may read `GET /metrics`.
+    public struct Metrics: Sendable, Equatable, Decodable {
+        /// When set, `/metrics` answers only `Authorization: Bearer <token>`.
+        public var bearerToken = ""
+        /// When set, `/metrics` is served on this port only (same host), not on `http.port`.
+        public var port = 0
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case bearerToken = "bearer_token"
+            case port
+        }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            bearerToken = try c.value(.bearerToken, default: bearerToken)
+            port = try c.value(.port, default: port)
+        }
+    }
+
     /// How long after a click a visit or conversion still counts for it.
     public struct Attribution: Sendable, Equatable, Decodable {
         public var windowDays = 7
@@ -267,12 +289,13 @@ public struct ClickattrConfig: Sendable, Equatable, Decodable {
     public var tracking = Tracking()
     public var privacy = Privacy()
     public var retention = Retention()
+    public var metrics = Metrics()
     public var routes: [Route] = []
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case http, storage, webhook, api, attribution, tracking, privacy, retention, routes
+        case http, storage, webhook, api, attribution, tracking, privacy, retention, metrics, routes
     }
 
     public init(from decoder: any Decoder) throws {
@@ -286,6 +309,7 @@ public struct ClickattrConfig: Sendable, Equatable, Decodable {
         tracking = try c.value(.tracking, default: tracking)
         privacy = try c.value(.privacy, default: privacy)
         retention = try c.value(.retention, default: retention)
+        metrics = try c.value(.metrics, default: metrics)
         routes = try c.value(.routes, default: routes)
     }
 }

@@ -117,6 +117,8 @@ public enum ConfigLoader {
         ("privacy.ipv4_prefix", { c, v throws(ConfigError) in c.privacy.ipv4Prefix = try int(v, "privacy.ipv4_prefix") }),
         ("retention.days", { c, v throws(ConfigError) in c.retention.days = try int(v, "retention.days") }),
         ("privacy.ipv6_prefix", { c, v throws(ConfigError) in c.privacy.ipv6Prefix = try int(v, "privacy.ipv6_prefix") }),
+        ("metrics.bearer_token", { c, v in c.metrics.bearerToken = v }),
+        ("metrics.port", { c, v throws(ConfigError) in c.metrics.port = try int(v, "metrics.port") }),
     ]
 
     /// `CLICKATTR_` + the key path in upper case with `_` for `.`.
@@ -236,6 +238,15 @@ public enum ConfigLoader {
             } catch {
                 throw .invalid("retention.days", "must be between attribution.window_days + 1 and 36500, not \(days)")
             }
+        }
+        guard (0...65535).contains(config.metrics.port) else {
+            throw .invalid("metrics.port", "must be between 1 and 65535, or 0 to serve /metrics on http.port")
+        }
+        if config.metrics.port != 0, config.metrics.port == config.http.port {
+            throw .invalid("metrics.port", "must differ from http.port; leave it 0 to serve /metrics on http.port")
+        }
+        guard !config.metrics.bearerToken.contains(where: \.isWhitespace) else {
+            throw .invalid("metrics.bearer_token", "must not contain spaces")
         }
         guard config.api.keys.allSatisfy({ !$0.isEmpty && !$0.contains(where: \.isWhitespace) }) else {
             throw .invalid("api.keys", "must not contain empty keys or keys with spaces")

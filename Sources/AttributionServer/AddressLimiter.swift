@@ -1,8 +1,8 @@
 import Synchronization
 
-/// Bounds how many orphan visits (unknown paths) one address gets stored a minute, so that a scanner walking
-/// thousands of paths cannot fill the disk. What is over the bound is answered as usual and only counted.
-final class OrphanVisitLimiter: Sendable {
+/// Bounds how many times an address may do something a minute: get an orphan visit (an unknown path) stored, so
+/// that a scanner walking thousands of paths cannot fill the disk; try a wrong key on the dashboard's login.
+final class AddressLimiter: Sendable {
     private struct Window {
         var minute: Int64 = .min
         var counts: [String: Int] = [:]
@@ -20,7 +20,14 @@ final class OrphanVisitLimiter: Sendable {
         self.perMinute = perMinute
     }
 
-    /// Whether an orphan visit from `address` at `milliseconds` is stored.
+    /// Whether `address` has used up this minute's allowance, without using any of it.
+    func isExhausted(_ address: String?, at milliseconds: Int64) -> Bool {
+        window.withLock { window in
+            window.minute == milliseconds / 60_000 && window.counts[address ?? "", default: 0] >= perMinute
+        }
+    }
+
+    /// Whether `address` may act once more at `milliseconds`; counts the act when it may.
     func allows(_ address: String?, at milliseconds: Int64) -> Bool {
         let minute = milliseconds / 60_000
         let allowed = window.withLock { window in
@@ -36,6 +43,6 @@ final class OrphanVisitLimiter: Sendable {
         return allowed
     }
 
-    /// Orphan visits answered but not stored since start-up.
+    /// Acts refused since start-up (orphan visits answered but not stored).
     var skippedCount: Int { skipped.load(ordering: .relaxed) }
 }
