@@ -8,6 +8,9 @@ public struct LatencyHistogram: Sendable, Equatable {
 
     public init() {}
 
+    /// Distinct buckets held: what the histogram costs in memory.
+    public var bucketCount: Int { counts.count }
+
     public mutating func add(_ milliseconds: Int64) {
         counts[Self.bucket(milliseconds), default: 0] += 1
         count += 1

@@ -91,9 +91,17 @@ public struct SummaryReport: Sendable {
     /// The last day formatted: clicks come in time order, so nearly every click reuses it.
     private var lastDay: (number: Int64, label: String) = (.min, "")
 
-    public init(keys: [Key]) {
+    /// Whether the groups keep a histogram of latencies; without, their percentiles read empty and a summary of
+    /// many groups or parts stays small (the dashboard shows percentiles of its totals only).
+    public let keepsLatencies: Bool
+
+    public init(keys: [Key], keepsLatencies: Bool = true) {
         self.keys = keys
+        self.keepsLatencies = keepsLatencies
     }
+
+    /// An empty summary with the same keys and histogram choice.
+    public var empty: SummaryReport { SummaryReport(keys: keys, keepsLatencies: keepsLatencies) }
 
     public var columns: [String] { keys.map(\.rawValue) + Self.measureColumns }
 
@@ -108,7 +116,7 @@ public struct SummaryReport: Sendable {
             }
         }
         // Mutated in place: taking the totals out would copy their histogram for every click.
-        Self.update(&groups[group, default: Totals()], with: click)
+        Self.update(&groups[group, default: Totals()], with: click, latencies: keepsLatencies)
     }
 
     private mutating func dayLabel(_ milliseconds: Int64) -> String {
@@ -117,12 +125,12 @@ public struct SummaryReport: Sendable {
         return lastDay.label
     }
 
-    private static func update(_ totals: inout Totals, with click: Click) {
+    private static func update(_ totals: inout Totals, with click: Click, latencies: Bool) {
         totals.clicks += 1
         totals.botVisits += click.botVisits
         if click.status == .visited, let first = click.firstVisitAt {
             totals.visitedClicks += 1
-            totals.latencies.add(first - click.clickedAt)
+            if latencies { totals.latencies.add(first - click.clickedAt) }
         }
         totals.conversions += click.conversions
         if click.conversions > 0 { totals.convertedClicks += 1 }
@@ -149,14 +157,6 @@ public struct SummaryReport: Sendable {
         for (group, totals) in other.groups {
             groups[group, default: Totals()].merge(totals)
         }
-    }
-
-    /// The same counts without the latency histograms of its groups (their percentiles then read empty): what a
-    /// cache of many days keeps of the groupings whose percentiles it does not show.
-    public func withoutLatencies() -> SummaryReport {
-        var copy = self
-        for group in copy.groups.keys { copy.groups[group]!.latencies = LatencyHistogram() }
-        return copy
     }
 
     /// The click-to-visit latencies of the visited clicks of one group (the values of its keys, in order).

@@ -65,13 +65,11 @@ public func buildApplication(
     metrics.watchQueue("visits") { visitWriter.queuedCount }
     metrics.watchQueue("deliveries") { deliveryWriter.queuedCount }
     if let spool { metrics.watchSpool(spool) }
+    let rollups = SummaryRollups(store: store, windowMilliseconds: config.attribution.windowMilliseconds)
     let router = try buildRouter(
         config: config, store: store, spool: spool, visits: VisitRecorder(writer: visitWriter, metrics: metrics),
         webhooks: WebhookIngestor(writer: deliveryWriter, logger: logger, now: now), templates: templates,
-        metrics: metrics, now: now)
-    if config.metrics.port == 0, config.metrics.bearerToken.isEmpty {
-        logger.notice("GET /metrics is open to whoever reaches http.port; set metrics.bearer_token or metrics.port to close it")
-    }
+        metrics: metrics, rollups: rollups, now: now)
     let metricsServer: [any Service] = config.metrics.port == 0 ? [] : [
         Application(
             router: {
@@ -89,6 +87,9 @@ public func buildApplication(
     let certificates = try config.http.tls.isEnabled
         ? CertificateStore(certificatePath: config.http.tls.certificatePath, privateKeyPath: config.http.tls.privateKeyPath)
         : nil
+    if config.metrics.port == 0, config.metrics.bearerToken.isEmpty {
+        logger.notice("GET /metrics is open to whoever reaches http.port; set metrics.bearer_token or metrics.port to close it")
+    }
     var app = Application(
         router: router,
         server: HTTPServerBuilder { responder -> any ServerChildChannel in
@@ -103,7 +104,7 @@ public func buildApplication(
                 ConnectionCeiling.effective(configured: config.http.maxConnections, logger: logger))),
         // Stopped in reverse order: the server, then the writers drain, then the shipper ships what it can.
         services: (shipper.map { [$0] } ?? []) + [visitWriter, deliveryWriter, SignalReloader(certificates: certificates, logger: logger)]
-            + metricsServer
+            + metricsServer + [RollupWarmer(rollups: rollups, store: store, logger: logger, now: now)]
             + (config.retention.days > 0 ? [DailyPurge(store: store, days: config.retention.days, logger: logger, now: now)] : []),
         logger: logger)
     return app
@@ -112,7 +113,8 @@ public func buildApplication(
 /// Every route of the service, in one router.
 func buildRouter(
     config: ClickattrConfig, store: any Store, spool: VisitSpool? = nil, visits: VisitRecorder, webhooks: WebhookIngestor,
-    templates: MustacheLibrary, metrics: ServiceMetrics = ServiceMetrics(), now: @escaping @Sendable () -> Int64
+    templates: MustacheLibrary, metrics: ServiceMetrics = ServiceMetrics(), rollups: SummaryRollups? = nil,
+    now: @escaping @Sendable () -> Int64
 ) throws -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.middlewares.add(RequestMetricsMiddleware(metrics: metrics, webhookPath: config.webhook.path))
@@ -130,12 +132,13 @@ func buildRouter(
         keys: keys, store: store,
         windowMilliseconds: config.attribution.windowMilliseconds, now: now, metrics: metrics
     ).addRoutes(to: router)
+    let rollups = rollups ?? SummaryRollups(store: store, windowMilliseconds: config.attribution.windowMilliseconds)
     let access = ReportAccess(keys: keys, sessions: DashboardSession(apiKeys: config.api.keys), now: now)
     ReportsController(access: access, store: store, windowMilliseconds: config.attribution.windowMilliseconds)
         .addRoutes(to: router)
     DashboardController(
         keys: config.api.keys, access: access,
-        summaries: DailySummaries(store: store, windowMilliseconds: config.attribution.windowMilliseconds),
+        summaries: rollups,
         store: store, templates: try builtInTemplates(), failedLogins: AddressLimiter(perMinute: 5),
         trustForwardedFor: config.http.trustForwardedFor, servesTLS: config.http.tls.isEnabled,
         webhookPath: config.webhook.path, now: now

@@ -9,7 +9,7 @@ import Mustache
 struct DashboardController {
     let keys: [String]
     let access: ReportAccess
-    let summaries: DailySummaries
+    let summaries: SummaryRollups
     let store: any Store
     let templates: MustacheLibrary
     /// Wrong keys tried a minute per address before the login answers 429.

@@ -8,7 +8,7 @@ import Foundation
 struct DashboardPage {
     /// The first and last UTC click day shown, inclusive, as day numbers since the epoch.
     let days: ClosedRange<Int64>
-    /// In the order of `DailySummaries.groupings`.
+    /// In the order of `SummaryRollups.templates`.
     let reports: [SummaryReport]
     let latest: [ClickReportRow]
     let databaseIsEmpty: Bool

@@ -126,25 +126,27 @@ struct DemoGenerator {
             for _ in 0..<sends {
                 let sentAt = day * 86_400_000 + Int64(random.next(in: 8...18)) * 3_600_000 + Int64(random.next(in: 0...59)) * 60_000
                 let audience = random.next(in: 150...420)
-                let campaign = randomToken(6)
+                let campaign = random.token(6)
                 for index in 0..<audience {
                     // Most taps come within the first hour; a tail comes back hours later.
                     let delay = Int64(random.exponential(mean: random.nextBool(0.85) ? 1_800_000 : 10_800_000))
                     let tappedAt = sentAt + 5_000 + delay
+                    // Each tap draws from a generator of its own, so that what "now" cuts off changes nothing else.
+                    var own = SplitMix64(seed: random.next())
                     guard tappedAt < now - 60_000 else { continue }
-                    tap(at: tappedAt, campaign: campaign, index: index)
+                    tap(at: tappedAt, campaign: campaign, index: index, random: &own)
                 }
             }
         }
         orphans(today: today)
     }
 
-    private mutating func tap(at tappedAt: Int64, campaign: String, index: Int) {
+    private mutating func tap(at tappedAt: Int64, campaign: String, index: Int, random: inout SplitMix64) {
         let account = DemoData.accounts[random.nextBool(0.6) ? 0 : 1]
         let product = random.weighted(DemoData.products, weight: \.weight)
         let route = routes[random.nextBool(0.65) || routes.count == 1 ? 0 : 1 + random.next(in: 0...(routes.count - 2))]
         let click = Click(
-            clickID: randomToken(16), trackingToken: "tt_\(campaign)_\(index)", tappedAt: tappedAt, account: account,
+            clickID: random.token(16), trackingToken: "tt_\(campaign)_\(index)", tappedAt: tappedAt, account: account,
             product: product, component: random.nextBool(0.72) ? "cta" : "body", slug: route.slug, landing: route.landing)
         clicks.append(click)
         totals.clicks += 1
@@ -155,8 +157,9 @@ struct DemoGenerator {
 
         // A link preview or crawler fetches the link for one tap in ten, with the click id, at once.
         if random.nextBool(0.10) {
-            visit(click, at: tappedAt + Int64(random.next(in: 80...1_500)), agent: random.element(DemoData.botAgents),
-                  method: random.nextBool(0.3) ? "HEAD" : "GET", visitor: nil)
+            let agent = random.element(DemoData.botAgents)
+            let method = random.nextBool(0.3) ? "HEAD" : "GET"
+            visit(click, at: tappedAt + Int64(random.next(in: 80...1_500)), agent: agent, method: method, visitor: nil, random: &random)
         }
         // Three taps in four reach the page: a few hundred milliseconds to minutes later, with a long tail.
         guard random.nextBool(0.76) else { return }
@@ -168,11 +171,12 @@ struct DemoGenerator {
         var visitedAt = tappedAt + latency
         if random.nextBool(0.03) { visitedAt = clickedAt - Int64(random.next(in: 1...900)) }
         guard visitedAt < now else { return }
-        let visitor = randomHex(32)
-        visit(click, at: visitedAt, agent: random.element(DemoData.humanAgents), method: "GET", visitor: visitor)
+        let visitor = random.hex(32)
+        visit(click, at: visitedAt, agent: random.element(DemoData.humanAgents), method: "GET", visitor: visitor, random: &random)
         if random.nextBool(0.12) {
             let again = visitedAt + Int64(random.exponential(mean: 1_200_000))
-            if again < now { visit(click, at: again, agent: random.element(DemoData.humanAgents), method: "GET", visitor: visitor) }
+            let agent = random.element(DemoData.humanAgents)
+            if again < now { visit(click, at: again, agent: agent, method: "GET", visitor: visitor, random: &random) }
         }
         // Meta reports a landing page view for most visits to a landing page.
         if click.landing, random.nextBool(0.85) {
@@ -206,19 +210,21 @@ struct DemoGenerator {
             conversions.append(
                 Conversion(
                     event: "lead", clickID: click.clickID, visitorID: visitor, valueMicros: nil, currency: nil,
-                    orderID: "LEAD-\(randomHex(10))", occurredAt: min(visitedAt + 90_000, now - 1), source: .api))
+                    orderID: "LEAD-\(random.hex(10))", occurredAt: min(visitedAt + 90_000, now - 1), source: .api))
             totals.conversions += 1
         }
     }
 
-    private mutating func visit(_ click: Click, at visitedAt: Int64, agent: String, method: String, visitor: String?) {
+    private mutating func visit(
+        _ click: Click, at visitedAt: Int64, agent: String, method: String, visitor: String?, random: inout SplitMix64
+    ) {
         let path = "/\(click.slug)"
         let botReason = BotClassifier().botReason(userAgent: agent, method: method)
         visits.append(
             Visit(
                 visitedAt: visitedAt, method: method, path: path, slug: click.slug, clickID: click.clickID,
                 clickParameters: ["click_id": click.clickID], clickIDProblem: nil, visitorID: visitor,
-                userAgent: agent, referrer: nil, ip: anonymizer.anonymize(randomAddress()), botReason: botReason))
+                userAgent: agent, referrer: nil, ip: anonymizer.anonymize(random.address()), botReason: botReason))
         totals.visits += 1
         if botReason != nil { totals.botVisits += 1 }
     }
@@ -226,16 +232,17 @@ struct DemoGenerator {
     /// Visits with click ids Meta never reported (a forwarded link, a copied URL) and some without any.
     private mutating func orphans(today: Int64) {
         for _ in 0..<(clicks.count / 40) {
+            var random = SplitMix64(seed: self.random.next())
             let visitedAt = (today - 13) * 86_400_000 + Int64(random.next(in: 0...(13 * 86_400_000)))
             guard visitedAt < now else { continue }
             let route = random.element(routes)
-            let clickID = random.nextBool(0.8) ? randomToken(16) : nil
+            let clickID = random.nextBool(0.8) ? random.token(16) : nil
             visits.append(
                 Visit(
                     visitedAt: visitedAt, method: "GET", path: "/\(route.slug)", slug: route.slug, clickID: clickID,
                     clickParameters: clickID.map { ["click_id": $0] } ?? [:], clickIDProblem: nil,
-                    visitorID: randomHex(32), userAgent: random.element(DemoData.humanAgents), referrer: nil,
-                    ip: anonymizer.anonymize(randomAddress()), botReason: nil))
+                    visitorID: random.hex(32), userAgent: random.element(DemoData.humanAgents), referrer: nil,
+                    ip: anonymizer.anonymize(random.address()), botReason: nil))
             totals.visits += 1
             if clickID != nil { totals.orphanVisits += 1 }
         }
@@ -276,23 +283,23 @@ struct DemoGenerator {
             _ = try await store.recordConversion(conversion, receivedAt: conversion.occurredAt + 1_500, lookback: window)
         }
     }
-
-    private mutating func randomToken(_ length: Int) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-        return String((0..<length).map { _ in alphabet[random.next(in: 0...(alphabet.count - 1))] })
-    }
-
-    private mutating func randomHex(_ length: Int) -> String {
-        let digits = Array("0123456789abcdef")
-        return String((0..<length).map { _ in digits[random.next(in: 0...15)] })
-    }
-
-    private mutating func randomAddress() -> String {
-        "\(random.element([81, 177, 189, 201, 94])).\(random.next(in: 0...255)).\(random.next(in: 0...255)).\(random.next(in: 1...254))"
-    }
 }
 
 extension SplitMix64 {
+    mutating func token(_ length: Int) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        return String((0..<length).map { _ in alphabet[next(in: 0...(alphabet.count - 1))] })
+    }
+
+    mutating func hex(_ length: Int) -> String {
+        let digits = Array("0123456789abcdef")
+        return String((0..<length).map { _ in digits[next(in: 0...15)] })
+    }
+
+    mutating func address() -> String {
+        "\(element([81, 177, 189, 201, 94])).\(next(in: 0...255)).\(next(in: 0...255)).\(next(in: 1...254))"
+    }
+
     mutating func next(in range: ClosedRange<Int>) -> Int {
         range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))
     }

@@ -1,5 +1,5 @@
-/// What the dashboard's daily rollups ask to know which days to count again: where each table's ids stand, and
-/// which UTC days rows stored since then can change. One set of queries, spelled for each database's placeholders.
+/// What the dashboard's rollups ask to know which hours to count again: where each table's ids stand, and
+/// which hours rows stored since then can change. One set of queries, spelled for each database's placeholders.
 struct ChangeSQL {
     static let sqlite = ChangeSQL(actions: ":actions", visits: ":visits", conversions: ":conversions")
     static let postgres = ChangeSQL(actions: "$1", visits: "$2", conversions: "$3")
@@ -17,29 +17,29 @@ struct ChangeSQL {
         ON CONFLICT (name) DO UPDATE SET value = data_generations.value + 1
         """
 
-    /// The days whose figures rows stored after the marks can change: the click day of a new click, of a click a
-    /// new visit or conversion carries the id of; the visit day of a new human visit with a click id (it may be an
+    /// The hours whose figures rows stored after the marks can change: the click hour of a new click, of a click a
+    /// new visit or conversion carries the id of; the visit hour of a new human visit with a click id (it may be an
     /// orphan), and of the human visits a new click claims (they stop being orphans).
-    let changedDays: String
+    let changedHours: String
 
     private init(actions: String, visits: String, conversions: String) {
         let linkClick = PurgeSQL.linkClick
-        changedDays = """
-            SELECT c.occurred_at / 86400000 FROM user_actions c
+        changedHours = """
+            SELECT c.occurred_at / 3600000 FROM user_actions c
             WHERE c.id > \(actions) AND c.action_type = \(linkClick)
             UNION
-            SELECT c.occurred_at / 86400000 FROM visits v
+            SELECT c.occurred_at / 3600000 FROM visits v
             JOIN user_actions c ON c.click_id = v.click_id AND c.action_type = \(linkClick)
             WHERE v.id > \(visits)
             UNION
-            SELECT c.occurred_at / 86400000 FROM conversions x
+            SELECT c.occurred_at / 3600000 FROM conversions x
             JOIN user_actions c ON c.click_id = x.click_id AND c.action_type = \(linkClick)
             WHERE x.id > \(conversions)
             UNION
-            SELECT v.visited_at / 86400000 FROM visits v
+            SELECT v.visited_at / 3600000 FROM visits v
             WHERE v.id > \(visits) AND \(Self.human("v")) AND v.click_id IS NOT NULL
             UNION
-            SELECT v.visited_at / 86400000 FROM user_actions c
+            SELECT v.visited_at / 3600000 FROM user_actions c
             JOIN visits v ON v.click_id = c.click_id AND \(Self.human("v"))
             WHERE c.id > \(actions) AND c.action_type = \(linkClick)
             """

@@ -53,13 +53,13 @@ enum PostgresReportSQL {
           AND c.occurred_at >= $1 AND c.occurred_at < $2
         """
 
-    /// Non-bot visits whose click id matches no click event, by UTC day and route. $1 from, $2 to.
+    /// Non-bot visits whose click id matches no click event, by hour and route. $1 from, $2 to.
     static let orphanVisits = """
-        SELECT v.visited_at / 86400000 AS day, v.slug, count(*)
+        SELECT v.visited_at / 3600000 AS hour, v.slug, count(*)
         FROM visits v
         WHERE NOT v.is_bot AND v.click_id IS NOT NULL AND v.visited_at >= $1 AND v.visited_at < $2
           AND NOT EXISTS (SELECT 1 FROM user_actions c
                           WHERE c.click_id = v.click_id AND c.action_type = 'marketing_messages_link_click')
-        GROUP BY day, v.slug
+        GROUP BY hour, v.slug
         """
 }

@@ -360,14 +360,16 @@ public final class PostgresStore: Store {
         }
     }
 
-    public func summaries(_ query: ReportQuery, groupings: [[SummaryReport.Key]]) async throws -> [SummaryReport] {
+    public func summaries(_ query: ReportQuery, of templates: [SummaryReport], partMilliseconds: Int64?) async throws
+        -> [Int64: [SummaryReport]]
+    {
         try await explained {
             var range = PostgresBindings()
             range.append(query.from ?? Int64.min)
             range.append(query.to ?? Int64.max)
             var withWindow = range
             withWindow.append(query.windowMilliseconds)
-            var pass = SummaryPass(groupings: groupings, windowMilliseconds: query.windowMilliseconds)
+            var pass = SummaryPass(templates: templates, partMilliseconds: partMilliseconds)
             let clicks = try await client.query(
                 PostgresQuery(unsafeSQL: PostgresReportSQL.summaryClicks, binds: withWindow), logger: logger)
             for try await row in clicks.decode((Int64, String?, String?, String?, Int64?, String?, Int64, String?).self) {
@@ -382,10 +384,10 @@ public final class PostgresStore: Store {
             }
             let orphans = try await client.query(
                 PostgresQuery(unsafeSQL: PostgresReportSQL.orphanVisits, binds: range), logger: logger)
-            for try await (day, slug, visits) in orphans.decode((Int64, String?, Int64).self) {
-                pass.addOrphanVisits(Int(visits), day: day, slug: slug)
+            for try await (hour, slug, visits) in orphans.decode((Int64, String?, Int64).self) {
+                pass.addOrphanVisits(Int(visits), visitedAt: hour * 3_600_000, slug: slug)
             }
-            return pass.reports
+            return pass.parts
         }
     }
 
@@ -464,7 +466,7 @@ public final class PostgresStore: Store {
         }
     }
 
-    public func changedDays(since marks: ChangeMarks) async throws -> Set<Int64> {
+    public func changedHours(since marks: ChangeMarks) async throws -> Set<Int64> {
         try await explained {
             var binds = PostgresBindings()
             binds.append(marks.actions)
@@ -472,7 +474,7 @@ public final class PostgresStore: Store {
             binds.append(marks.conversions)
             var days: Set<Int64> = []
             let rows = try await client.query(
-                PostgresQuery(unsafeSQL: ChangeSQL.postgres.changedDays, binds: binds), logger: logger)
+                PostgresQuery(unsafeSQL: ChangeSQL.postgres.changedHours, binds: binds), logger: logger)
             for try await day in rows.decode(Int64.self) { days.insert(day) }
             return days
         }

@@ -67,13 +67,13 @@ enum SQLiteReportSQL {
         WHERE action_type = 'marketing_messages_link_click' AND occurred_at >= :from AND occurred_at < :to
         """
 
-    /// Non-bot visits whose click id matches no click event, counted by day (UTC) and route.
+    /// Non-bot visits whose click id matches no click event, counted by hour and route.
     static let orphanVisits = """
-        SELECT v.visited_at / 86400000 AS day, v.slug, count(*) AS visits
+        SELECT v.visited_at / 3600000 AS hour, v.slug, count(*) AS visits
         FROM visits v
         WHERE v.is_bot = 0 AND v.click_id IS NOT NULL AND v.visited_at >= :from AND v.visited_at < :to
           AND NOT EXISTS (SELECT 1 FROM user_actions c
                           WHERE c.click_id = v.click_id AND c.action_type = 'marketing_messages_link_click')
-        GROUP BY day, v.slug
+        GROUP BY hour, v.slug
         """
 }

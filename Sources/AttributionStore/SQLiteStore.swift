@@ -176,7 +176,9 @@ public final class SQLiteStore: Store {
 
     /// One pass in slices: the range is cut into one slice per core, and each slice's clicks (with their visits,
     /// from a covering index) and orphan visits are read on their own connection at the same time.
-    public func summaries(_ query: ReportQuery, groupings: [[SummaryReport.Key]]) async throws -> [SummaryReport] {
+    public func summaries(_ query: ReportQuery, of templates: [SummaryReport], partMilliseconds: Int64?) async throws
+        -> [Int64: [SummaryReport]]
+    {
         let window = query.windowMilliseconds
         let bounds = try await pool.read { db in
             try Row.fetchOne(db, sql: SQLiteReportSQL.clickTimeBounds, arguments: Self.range(query.from, query.to))
@@ -196,22 +198,26 @@ public final class SQLiteStore: Store {
             for (from, to) in zip(cuts, cuts.dropFirst()) where from < to {
                 group.addTask {
                     try await pool.read { db in
-                        try Self.summarySlice(db, from: from, to: to, groupings: groupings, window: window)
+                        var pass = SummaryPass(templates: templates, partMilliseconds: partMilliseconds)
+                        try Self.summarySlice(db, from: from, to: to, window: window, into: &pass)
+                        return pass
                     }
                 }
                 group.addTask {
                     try await pool.read { db in
-                        var pass = SummaryPass(groupings: groupings, windowMilliseconds: window)
+                        var pass = SummaryPass(templates: templates, partMilliseconds: partMilliseconds)
                         let orphans = try Row.fetchCursor(
                             db, sql: SQLiteReportSQL.orphanVisits, arguments: Self.range(from, to))
-                        while let row = try orphans.next() { pass.addOrphanVisits(row[2], day: row[0], slug: row[1]) }
+                        while let row = try orphans.next() {
+                            pass.addOrphanVisits(row[2], visitedAt: (row[0] as Int64) * 3_600_000, slug: row[1])
+                        }
                         return pass
                     }
                 }
             }
-            var total = SummaryPass(groupings: groupings, windowMilliseconds: window)
+            var total = SummaryPass(templates: templates, partMilliseconds: partMilliseconds)
             for try await slice in group { total.merge(slice) }
-            return total.reports
+            return total.parts
         }
     }
 
@@ -222,8 +228,8 @@ public final class SQLiteStore: Store {
     /// The clicks of `from..<to`, each folded with its visits (the rows of one click come together) and the
     /// conversions of its window.
     private static func summarySlice(
-        _ db: Database, from: Int64, to: Int64, groupings: [[SummaryReport.Key]], window: Int64
-    ) throws -> SummaryPass {
+        _ db: Database, from: Int64, to: Int64, window: Int64, into pass: inout SummaryPass
+    ) throws {
         var conversions = ConversionsByClick()
         let times = ConversionsByClick.times(clicksFrom: from, to: to, windowMilliseconds: window)
         let conversionRows = try Row.fetchCursor(
@@ -231,7 +237,6 @@ public final class SQLiteStore: Store {
         while let row = try conversionRows.next() {
             conversions.add(clickID: row[0], occurredAt: row[1], currency: row[2], micros: row[3])
         }
-        var pass = SummaryPass(groupings: groupings, windowMilliseconds: window)
         var current: (id: Int64, clickID: String, clickedAt: Int64, component: String?, product: String?, waba: String?)?
         var visits = VisitFold()
         func finish() {
@@ -260,7 +265,6 @@ public final class SQLiteStore: Store {
             }
         }
         finish()
-        return pass
     }
 
     public func changeMarks() async throws -> ChangeMarks {
@@ -270,11 +274,11 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func changedDays(since marks: ChangeMarks) async throws -> Set<Int64> {
+    public func changedHours(since marks: ChangeMarks) async throws -> Set<Int64> {
         try await pool.read { db in
             Set(
                 try Int64.fetchAll(
-                    db, sql: ChangeSQL.sqlite.changedDays,
+                    db, sql: ChangeSQL.sqlite.changedHours,
                     arguments: ["actions": marks.actions, "visits": marks.visits, "conversions": marks.conversions]))
         }
     }

@@ -16,16 +16,19 @@ public protocol Store: Sendable {
     /// One page of `report clicks`, in click time order, after `cursor`; `next` is nil on the last page.
     func clickReportPage(_ query: ReportQuery, after cursor: ReportCursor?, limit: Int) async throws
         -> (rows: [ClickReportRow], next: ReportCursor?)
-    /// `report summary` once for each grouping, from one pass over the range: every click of the range counted
-    /// into its group, and the human visits of the range whose click id matches no click event (orphans) into the
-    /// group of their day and route.
-    func summaries(_ query: ReportQuery, groupings: [[SummaryReport.Key]]) async throws -> [SummaryReport]
+    /// `report summary` once for each of `templates` (empty summaries: their keys, whether they keep latencies),
+    /// from one pass over the range: every click of the range counted into its group, and the human visits of the
+    /// range whose click id matches no click event (orphans) into the group of their day and route. With
+    /// `partMilliseconds` (a divisor of a day), one set of summaries per part of the range that holds data, keyed by
+    /// its number (time / `partMilliseconds`, rounded down); without, the one set under key 0.
+    func summaries(_ query: ReportQuery, of templates: [SummaryReport], partMilliseconds: Int64?) async throws
+        -> [Int64: [SummaryReport]]
     /// The newest clicks of the range first, as `report clicks` shows them.
     func latestClicks(_ query: ReportQuery, limit: Int) async throws -> [ClickReportRow]
     /// Where each table's ids stand and how many purges have run.
     func changeMarks() async throws -> ChangeMarks
-    /// The UTC day numbers (days since the epoch) whose `summaries` may differ from when `marks` were read.
-    func changedDays(since marks: ChangeMarks) async throws -> Set<Int64>
+    /// The hours (since the epoch) whose `summaries` may differ from when `marks` were read.
+    func changedHours(since marks: ChangeMarks) async throws -> Set<Int64>
     /// Throws when the database cannot be reached or queried.
     func checkReachable() async throws
     /// How many rows each table holds.
@@ -48,7 +51,7 @@ public protocol Store: Sendable {
 extension Store {
     /// `report summary` grouped by `keys`.
     public func summary(_ query: ReportQuery, groupBy keys: [SummaryReport.Key]) async throws -> SummaryReport {
-        try await summaries(query, groupings: [keys])[0]
+        try await summaries(query, of: [SummaryReport(keys: keys)], partMilliseconds: nil)[0]?[0] ?? SummaryReport(keys: keys)
     }
 }
 

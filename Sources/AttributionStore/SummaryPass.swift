@@ -2,26 +2,48 @@ import AttributionCore
 
 /// One pass over the clicks of a range feeding several summaries at once (the dashboard's totals, days and
 /// breakdowns), so every figure on the page comes from the same reading of the data as `report summary`.
+/// With `partMilliseconds`, each part of the range (an hour, say) gets summaries of its own: clicks by their time,
+/// orphan visits by theirs.
 struct SummaryPass {
-    private(set) var reports: [SummaryReport]
-    let windowMilliseconds: Int64
+    /// Empty summaries, one per grouping, that each part starts from.
+    let templates: [SummaryReport]
+    let partMilliseconds: Int64?
+    private(set) var parts: [Int64: [SummaryReport]] = [:]
 
-    init(groupings: [[SummaryReport.Key]], windowMilliseconds: Int64) {
-        reports = groupings.map(SummaryReport.init(keys:))
-        self.windowMilliseconds = windowMilliseconds
+    init(templates: [SummaryReport], partMilliseconds: Int64?) {
+        self.templates = templates.map(\.empty)
+        self.partMilliseconds = partMilliseconds
+    }
+
+    private func part(_ milliseconds: Int64) -> Int64 {
+        partMilliseconds.map { milliseconds.floorDivided(by: $0).quotient } ?? 0
+    }
+
+    private mutating func reports(_ part: Int64) {
+        if parts[part] == nil { parts[part] = templates }
     }
 
     mutating func add(_ click: SummaryReport.Click) {
-        for index in reports.indices { reports[index].add(click) }
+        let key = part(click.clickedAt)
+        reports(key)
+        for index in templates.indices { parts[key]![index].add(click) }
     }
 
-    mutating func addOrphanVisits(_ count: Int, day: Int64, slug: String?) {
-        for index in reports.indices { reports[index].addOrphanVisits(count, visitedAt: day * 86_400_000, slug: slug) }
+    mutating func addOrphanVisits(_ count: Int, visitedAt: Int64, slug: String?) {
+        let key = part(visitedAt)
+        reports(key)
+        for index in templates.indices { parts[key]![index].addOrphanVisits(count, visitedAt: visitedAt, slug: slug) }
     }
 
     /// Adds the counts of another slice of the range.
     mutating func merge(_ other: SummaryPass) {
-        for index in reports.indices { reports[index].merge(other.reports[index]) }
+        for (key, reports) in other.parts {
+            guard parts[key] != nil else {
+                parts[key] = reports
+                continue
+            }
+            for index in templates.indices { parts[key]![index].merge(reports[index]) }
+        }
     }
 }
 

@@ -38,11 +38,13 @@ final class GatedStore: Store {
     {
         try await base.clickReportPage(query, after: cursor, limit: limit)
     }
-    func summaries(_ query: ReportQuery, groupings: [[SummaryReport.Key]]) async throws -> [SummaryReport] {
-        try await base.summaries(query, groupings: groupings)
+    func summaries(_ query: ReportQuery, of templates: [SummaryReport], partMilliseconds: Int64?) async throws
+        -> [Int64: [SummaryReport]]
+    {
+        try await base.summaries(query, of: templates, partMilliseconds: partMilliseconds)
     }
     func changeMarks() async throws -> ChangeMarks { try await base.changeMarks() }
-    func changedDays(since marks: ChangeMarks) async throws -> Set<Int64> { try await base.changedDays(since: marks) }
+    func changedHours(since marks: ChangeMarks) async throws -> Set<Int64> { try await base.changedHours(since: marks) }
     func latestClicks(_ query: ReportQuery, limit: Int) async throws -> [ClickReportRow] {
         try await base.latestClicks(query, limit: limit)
     }

@@ -39,12 +39,12 @@ struct TestService {
     /// Runs `body` against the app through HummingbirdTesting's router client; `store` defaults to the SQLite file.
     @discardableResult
     func test<Value>(
-        store: (any Store)? = nil, logger: Logger? = nil,
+        store: (any Store)? = nil, logger: Logger? = nil, now: @escaping @Sendable () -> Int64 = Clock.milliseconds,
         _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Value
     ) async throws -> Value {
         var quiet = Logger(label: "clickattr-test")
         quiet.logLevel = .critical
-        let app = try await buildApplication(config: config, logger: logger ?? quiet, store: store ?? self.store)
+        let app = try await buildApplication(config: config, logger: logger ?? quiet, store: store ?? self.store, now: now)
         return try await app.test(.router, body)
     }
 

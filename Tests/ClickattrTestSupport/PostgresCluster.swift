@@ -102,7 +102,7 @@ public enum PostgresCluster {
             try run(
                 ["initdb", "-D", "\(folder)/data", "-U", "clickattr", "--auth=trust", "-E", "UTF8", "--locale=C", "-N"],
                 as: owner)
-            let cluster = Cluster(folder: folder, port: try freePort())
+            let cluster = Cluster(folder: folder, port: try FreePort.pick())
             try cluster.start()
             let first = made.withLock { made in
                 made.append(cluster)
@@ -131,24 +131,6 @@ public enum PostgresCluster {
         for cluster in made.withLock({ $0 }) {
             cluster.remove()
         }
-    }
-
-    /// A TCP port nobody listens on now: the kernel's pick for a socket bound to port 0.
-    private static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
-            }
-        }
-        guard bound else { throw Unavailable(description: "no free TCP port on 127.0.0.1") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Runs a server binary (or an absolute path) to completion, as `user` when given; throws with its output.
