@@ -159,6 +159,12 @@ public struct SummaryReport: Sendable {
         }
     }
 
+    /// The conversion value of one group per currency (nil: conversions without one), sorted by currency: the
+    /// report's `conversion_value` names the currency only when there are several, a page always does.
+    public func conversionValues(group: [String?]) -> [(currency: String?, micros: Money.Sum)] {
+        (groups[group]?.values ?? [:]).sorted { ($0.key ?? "") < ($1.key ?? "") }.map { (currency: $0.key, micros: $0.value) }
+    }
+
     /// The click-to-visit latencies of the visited clicks of one group (the values of its keys, in order).
     public func latencies(group: [String?]) -> LatencyHistogram {
         groups[group]?.latencies ?? LatencyHistogram()

@@ -97,17 +97,17 @@ enum BuiltInTemplates {
       <p class="help">{{help}}</p>
       <div class="scroll">
       <table>
-        <thead><tr><th scope="col">{{key}}</th><th scope="col">Clicks</th><th scope="col">Visited</th><th scope="col">Visit rate</th><th scope="col">Conv.</th><th scope="col">Value</th>{{#orphans}}<th scope="col">Orphans</th>{{/orphans}}</tr></thead>
+        <thead><tr><th scope="col">{{key}}</th><th scope="col">Clicks</th><th scope="col">Visited</th>{{^orphans}}<th scope="col">Visit rate</th>{{/orphans}}<th scope="col">Conv.</th><th scope="col">Value</th>{{#orphans}}<th scope="col">Orphans</th>{{/orphans}}</tr></thead>
         <tbody>
         {{#rows}}
         <tr data-key="{{key_value}}">
           <td class="name{{#missing}} missing{{/missing}}" title="{{name}}">{{name}}<span class="bar" style="width: {{share}}%"></span></td>
-          <td data-value="{{clicks_value}}">{{clicks}}</td>
-          <td data-value="{{visited_value}}">{{visited_clicks}}</td>
-          <td data-value="{{visit_rate_value}}">{{visit_rate}}</td>
-          <td data-value="{{conversions_value}}">{{conversions}}</td>
-          <td class="value" data-value="{{conversion_value}}">{{conversion_value_shown}}</td>
-          {{#orphans}}<td data-value="{{orphans_value}}">{{orphan_visits}}</td>{{/orphans}}
+          <td data-col="clicks" data-value="{{clicks_value}}">{{clicks}}</td>
+          <td data-col="visited_clicks" data-value="{{visited_value}}">{{visited_clicks}}</td>
+          {{^orphans}}<td data-col="visit_rate" data-value="{{visit_rate_value}}">{{visit_rate}}</td>{{/orphans}}
+          <td data-col="conversions" data-value="{{conversions_value}}">{{conversions}}</td>
+          <td class="value" data-col="conversion_value" data-value="{{conversion_value}}">{{conversion_value_shown}}</td>
+          {{#orphans}}<td data-col="orphan_visits" data-value="{{orphans_value}}">{{orphan_visits}}</td>{{/orphans}}
         </tr>
         {{/rows}}
         </tbody>
@@ -176,7 +176,7 @@ enum BuiltInTemplates {
   th, td { text-align: right; padding: .32rem .45rem; border-bottom: 1px solid var(--line); white-space: nowrap; }
   th:first-child, td:first-child, th.text, td.text { text-align: left; }
   th { font-weight: 600; color: var(--muted); font-size: .8rem; }
-  td.value { white-space: normal; min-width: 7.5rem; }
+  td.value { white-space: normal; min-width: 6.5rem; }
   td.name { max-width: 16rem; overflow: hidden; text-overflow: ellipsis; }
   td.missing { color: var(--muted); font-style: italic; }
   .bar { display: block; height: .35rem; background: var(--accent); border-radius: .2rem; margin-top: .15rem; }

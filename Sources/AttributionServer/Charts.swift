@@ -289,7 +289,7 @@ enum Format {
             let sides = amount.split(separator: ".", maxSplits: 1)
             let whole = sides.first.flatMap { Int($0) }.map(count) ?? String(sides.first ?? "")
             let fraction = sides.count > 1 ? "." + sides[1] : ""
-            return ([whole + fraction] + pieces.dropFirst().map(String.init)).joined(separator: " ")
+            return ([whole + fraction] + pieces.dropFirst().map(String.init)).joined(separator: " ").trimmingCharacters(in: .whitespaces)
         }.joined(separator: " · ")
     }
 

@@ -82,14 +82,13 @@ struct DashboardPage {
         }
         func percent(_ name: String) -> String { totals.ratio(name).map(Format.percent) ?? "–" }
         func latency(_ name: String) -> String { totals.optionalNumber(name).map(Format.latency) ?? "–" }
-        let value = totals.text("conversion_value")
         context["kpis"] = [
             kpi("clicks", "Clicks", Format.count(totals.number("clicks")), "link taps Meta reported"),
             kpi("visited_clicks", "Visited clicks", Format.count(totals.number("visited_clicks")), "a person reached the page"),
             kpi("visit_rate", "Visit rate", percent("visit_rate"), "visited clicks ÷ clicks"),
             kpi("conversions", "Conversions", Format.count(totals.number("conversions"))),
             kpi("conversion_rate", "Conversion rate", percent("conversion_rate"), "clicks with a conversion ÷ clicks"),
-            kpi("conversion_value", "Conversion value", value.isEmpty ? "–" : Format.money(value), "per currency"),
+            kpi("conversion_value", "Conversion value", shownValue(reports[0], group: []), "per currency"),
             kpi("orphan_visits", "Orphan visits", Format.count(totals.number("orphan_visits")), "click id Meta never reported"),
             kpi("bot_visits", "Bot visits", Format.count(totals.number("bot_visits")), "previews and crawlers"),
             kpi("p50_click_to_visit_ms", "Median latency", latency("p50_click_to_visit_ms"), "click to first visit"),
@@ -150,7 +149,7 @@ struct DashboardPage {
                 help: "What the person tapped: the call-to-action button (cta) or the message body."),
             breakdown(
                 4, title: "By route", key: "slug", none: "(no visit yet)",
-                help: "The route of each click's first visit; clicks nobody visited have none. Orphans: visits whose click id Meta never reported.",
+                help: "The route of each click's first visit (so every click with a route was visited); clicks nobody visited have none. Orphans: visits whose click id Meta never reported.",
                 orphans: true),
             breakdown(5, title: "By WhatsApp account", key: "waba_id", none: "(not given)", help: "The WhatsApp Business Account the message came from."),
         ]
@@ -164,10 +163,19 @@ struct DashboardPage {
                 "click_id": text("click_id"), "product_id": text("product_id"), "click_component": text("click_component"),
                 "status": text("status"), "status_label": text("status").replacingOccurrences(of: "_", with: " "),
                 "latency": latency, "visits": text("visits"), "bot_visits": text("bot_visits"),
-                "conversions": text("conversions"), "conversion_value": text("conversion_value"),
+                "conversions": text("conversions"),
+                "conversion_value": row.conversionValues.isEmpty
+                    ? "" : Format.money(row.conversionValues.map { "\(Money.format($0.micros)) \($0.currency ?? "")" }.joined(separator: "; ")),
             ]
         }
         return context
+    }
+
+    /// A conversion value as people read it: every currency named, thousands separated; "–" without one.
+    private func shownValue(_ report: SummaryReport, group: [String?]) -> String {
+        let values = report.conversionValues(group: group)
+        guard !values.isEmpty else { return "–" }
+        return Format.money(values.map { "\(Money.format($0.micros)) \($0.currency ?? "")" }.joined(separator: "; "))
     }
 
     /// One breakdown table, its rows by clicks (most first), each with a bar as wide as its share of the clicks.
@@ -193,7 +201,7 @@ struct DashboardPage {
                     "conversions": Format.count(measures.number("conversions")), "conversions_value": measures.text("conversions"),
                     "conversion_value": measures.text("conversion_value"),
                     "orphan_visits": Format.count(measures.number("orphan_visits")), "orphans_value": measures.text("orphan_visits"),
-                    "conversion_value_shown": measures.text("conversion_value").isEmpty ? "–" : Format.money(measures.text("conversion_value")),
+                    "conversion_value_shown": shownValue(reports[index], group: row.group),
                     "share": String(format: "%.1f", 100 * Double(measures.number("clicks")) / Double(clicks)),
                 ]
             },
