@@ -23,11 +23,13 @@ struct DashboardController {
     static let policy =
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     static let defaultDays: Int64 = 7
+    /// How long a page waits for the database (or for the rollups another page is counting).
+    static let patience: Duration = .seconds(15)
     /// The longest range one page shows.
     static let maximumDays: Int64 = 400
 
     func addRoutes(to router: Router<AppRequestContext>) {
-        router.get("/dashboard") { request, _ in try await dashboard(request) }
+        router.get("/dashboard") { request, context in try await dashboard(request, context: context) }
         router.get("/dashboard/login") { request, _ in
             access.allows(request) ? Self.seeOther("/dashboard") : page("login", ["signed_in": false], status: .ok)
         }
@@ -40,7 +42,7 @@ struct DashboardController {
         }
     }
 
-    private func dashboard(_ request: Request) async throws -> Response {
+    private func dashboard(_ request: Request, context: AppRequestContext) async throws -> Response {
         guard access.allows(request) else { return Self.seeOther("/dashboard/login") }
         let parameters = request.uri.queryParameters
         let today = now().floorDivided(by: 86_400_000).quotient
@@ -58,11 +60,29 @@ struct DashboardController {
         let windowMilliseconds = summaries.windowMilliseconds
         let query = ReportQuery(
             from: days.lowerBound * 86_400_000, to: (days.upperBound + 1) * 86_400_000, windowMilliseconds: windowMilliseconds)
-        async let latest = store.latestClicks(query, limit: DashboardPage.latestCount)
-        let reports = try await summaries.reports(days: days)
-        let marks = try await store.changeMarks()
+        let (store, summaries) = (self.store, self.summaries)
+        let figures: (reports: [SummaryReport], latest: [ClickReportRow], marks: ChangeMarks)
+        do {
+            figures = try await withTimeout(Self.patience) {
+                async let latest = store.latestClicks(query, limit: DashboardPage.latestCount)
+                let reports = try await summaries.reports(days: days)
+                return (reports, try await latest, try await store.changeMarks())
+            }
+        } catch {
+            context.logger.error("dashboard not shown: \(error is CancellationError ? "the database did not answer in time" : "\(error)")")
+            var response = page(
+                "dashboard",
+                [
+                    "range_error": "The database did not answer within \(Self.patience.components.seconds) s, so the figures cannot be shown; try again in a moment.",
+                    "first_day": DashboardPage.label(days.lowerBound), "last_day": DashboardPage.label(days.upperBound),
+                    "signed_in": signedIn(request),
+                ], status: .serviceUnavailable)
+            response.headers[.retryAfter] = "5"
+            return response
+        }
+        let marks = figures.marks
         let view = DashboardPage(
-            days: days, reports: reports, latest: try await latest,
+            days: days, reports: figures.reports, latest: figures.latest,
             databaseIsEmpty: marks.actions == 0 && marks.visits == 0 && marks.conversions == 0,
             signedIn: signedIn(request), webhookPath: webhookPath)
         return page("dashboard", view.context, status: .ok)

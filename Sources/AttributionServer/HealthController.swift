@@ -39,19 +39,17 @@ struct HealthController {
     }
 }
 
-/// Runs `body`, throwing `CancellationError` if it takes longer than `limit`.
-func withTimeout(_ limit: Duration, _ body: @escaping @Sendable () async throws -> Void) async throws {
-    try await withThrowingTaskGroup(of: Bool.self) { group in
-        group.addTask {
-            try await body()
-            return true
-        }
+/// Runs `body`, throwing `CancellationError` if it takes longer than `limit` (the body is cancelled then).
+func withTimeout<Value: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> Value) async throws -> Value {
+    try await withThrowingTaskGroup(of: Value?.self) { group in
+        group.addTask { try await body() }
         group.addTask {
             try await Task.sleep(for: limit)
-            return false
+            return nil
         }
-        let finished = try await group.next() ?? false
+        let first = try await group.next() ?? nil
         group.cancelAll()
-        if !finished { throw CancellationError() }
+        guard let value = first else { throw CancellationError() }
+        return value
     }
 }

@@ -33,7 +33,8 @@ actor SummaryRollups {
     private var checks: [(at: ContinuousClock.Instant, marks: ChangeMarks)] = []
     private var uses: UInt64 = 0
     private var busy = false
-    private var waiting: [CheckedContinuation<Void, Never>] = []
+    private var waiting: [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
+    private var waiters: UInt64 = 0
     /// Hours counted from the database since start-up, for tests.
     private(set) var countedHours = 0
 
@@ -45,7 +46,7 @@ actor SummaryRollups {
     /// The summaries of `SummaryRollups.templates` over the UTC click days `days` (day numbers since the epoch).
     func reports(days: ClosedRange<Int64>) async throws -> [SummaryReport] {
         // One request at a time: an hour is never counted twice at once, and the change marks stay in order.
-        await acquire()
+        try await acquire()
         defer { release() }
         let marks = try await store.changeMarks()
         try await forgetChangedHours(current: marks)
@@ -116,19 +117,37 @@ actor SummaryRollups {
         }
     }
 
-    private func acquire() async {
+    /// Waits for the page before this one to finish; a page that gives up (its time is over) leaves the queue.
+    private func acquire() async throws {
         if !busy {
             busy = true
             return
         }
-        await withCheckedContinuation { waiting.append($0) }
+        let id = waiters
+        waiters += 1
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                if Task.isCancelled {
+                    continuation.resume(throwing: CancellationError())
+                } else {
+                    waiting.append((id, continuation))
+                }
+            }
+        } onCancel: {
+            Task { await self.abandon(id) }
+        }
+    }
+
+    private func abandon(_ id: UInt64) {
+        guard let index = waiting.firstIndex(where: { $0.id == id }) else { return }
+        waiting.remove(at: index).continuation.resume(throwing: CancellationError())
     }
 
     private func release() {
         if waiting.isEmpty {
             busy = false
         } else {
-            waiting.removeFirst().resume()
+            waiting.removeFirst().continuation.resume()
         }
     }
 }
@@ -142,6 +161,12 @@ struct RollupWarmer: Service {
     let now: @Sendable () -> Int64
 
     func run() async throws {
+        // Stopping the service cancels the count (a database that does not answer must not hold up shutdown).
+        try? await cancelWhenGracefulShutdown { await count() }
+        try? await gracefulShutdown()
+    }
+
+    private func count() async {
         let start = ContinuousClock.now
         do {
             let today = now().floorDivided(by: 86_400_000).quotient
@@ -155,6 +180,5 @@ struct RollupWarmer: Service {
         } catch {
             logger.warning("dashboard rollups not counted at start-up (the first page counts them): \(error)")
         }
-        try? await gracefulShutdown()
     }
 }

@@ -236,6 +236,25 @@ import Testing
         }
     }
 
+    @Test func aDatabaseThatDoesNotAnswerIs503WithinThePatienceAndThenRecovers() async throws {
+        let service = try Self.service()
+        let store = GatedStore(base: service.store)
+        try await service.test(store: store, now: { Self.now }) { client in
+            store.hangsReads.store(true, ordering: .relaxed)
+            // Two pages at once: the second waits for the first, and both give up in time.
+            let started = ContinuousClock.now
+            async let first = client.execute(uri: "/dashboard", method: .get, headers: Self.bearer)
+            async let second = client.execute(uri: "/dashboard", method: .get, headers: Self.bearer)
+            for response in try await [first, second] {
+                #expect(response.status == .serviceUnavailable && response.headers[.retryAfter] == "5")
+                #expect(String(buffer: response.body).contains("The database did not answer within 15 s"))
+            }
+            #expect(ContinuousClock.now - started < .seconds(25))
+            store.hangsReads.store(false, ordering: .relaxed)
+            _ = try await Self.page(client, "")
+        }
+    }
+
     // MARK: Login
 
     static func cookie(_ response: TestResponse) -> String? {

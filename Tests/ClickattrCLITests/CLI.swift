@@ -67,7 +67,7 @@ struct CLI {
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        try Spawn.run(process)
+        try process.run()
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -77,9 +77,9 @@ struct CLI {
     }
 
     func makeProcess(_ arguments: [String], environment: [String: String] = [:], executable: URL = CLI.executable)
-        -> Process
+        -> ChildProcess
     {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
@@ -90,7 +90,7 @@ struct CLI {
     }
 
     /// Starts `clickattr serve` on a port the system picks, and returns once it is listening.
-    func startServer(http: String = "", storage: String? = nil, extra: String = "") throws -> (process: Process, port: Int) {
+    func startServer(http: String = "", storage: String? = nil, extra: String = "") throws -> (process: ChildProcess, port: Int) {
         try startServer(["serve", "--config", try writeConfig(port: 0, http: http, storage: storage, extra: extra)])
     }
 
@@ -100,12 +100,12 @@ struct CLI {
     }
 
     /// Starts a server with these arguments (and executable) and returns once it says on which port it listens.
-    func startServer(_ arguments: [String], executable: URL = CLI.executable) throws -> (process: Process, port: Int) {
+    func startServer(_ arguments: [String], executable: URL = CLI.executable) throws -> (process: ChildProcess, port: Int) {
         let process = makeProcess(arguments, executable: executable)
         let log = Pipe()
         process.standardOutput = FileHandle.nullDevice
         process.standardError = log
-        try Spawn.run(process)
+        try process.run()
         var seen = ""
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
@@ -131,7 +131,7 @@ struct CLI {
     /// Runs curl against a live server and returns its status line and headers (or what it says on standard
     /// error, with `-v`).
     static func curl(_ arguments: [String], headers: Bool = true, standardError: Bool = false) throws -> String {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["curl", "-s", "--max-time", "10"] + (headers ? ["-i"] : []) + arguments
         let out = Pipe()
@@ -141,7 +141,7 @@ struct CLI {
         } else {
             process.standardOutput = out
         }
-        try Spawn.run(process)
+        try process.run()
         let data = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return String(decoding: data, as: UTF8.self)

@@ -149,7 +149,7 @@ import Testing
         let (server, port) = try cli.startServer()
 
         // 3000 taps from 32 connections; the server is told to stop while they are in flight.
-        let load = Process()
+        let load = ChildProcess()
         load.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         load.arguments = [
             "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}\\n", "--parallel", "--parallel-max", "32",
@@ -157,7 +157,7 @@ import Testing
         ]
         let output = Pipe()
         load.standardOutput = output
-        try Spawn.run(load)
+        try load.run()
         try await Task.sleep(for: .milliseconds(300))
         server.terminate()
         let codes = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

@@ -6,7 +6,7 @@ import Testing
 @Suite struct TLSTests {
     /// A self-signed certificate for localhost whose subject carries `name`, written beside the config.
     static func certificate(_ cli: CLI, name: String) throws {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
             "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost/O=\(name)",
@@ -14,7 +14,7 @@ import Testing
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try Spawn.run(process)
+        try process.run()
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
     }

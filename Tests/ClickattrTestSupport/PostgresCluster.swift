@@ -169,11 +169,3 @@ public enum PostgresCluster {
         }
     }
 }
-
-// glibc (2.34 and later) has these, but its headers show them to Swift only with _GNU_SOURCE.
-@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
-private func spawnCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ lowest: Int32) -> Int32
-
-@_silgen_name("posix_spawn_file_actions_addchdir_np")
-private func spawnChangeDirectory(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ path: UnsafePointer<CChar>)
-    -> Int32
