@@ -1,6 +1,7 @@
 import AttributionCore
 import AttributionServer
 import AttributionStore
+import ClickattrTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -157,6 +158,28 @@ import Testing
             #expect(weeks.contains("count per day") && weeks.contains("UTC click day") && weeks.contains("visited clicks"))
             #expect(weeks.contains("/api/v1/reports/clicks?from=2025-11-17&amp;to=2025-12-01&amp;format=csv"))
             #expect(weeks.contains("p50 ") && weeks.contains("p90 ") && weeks.contains("p99 ") && weeks.contains("&lt; 0 s"))
+        }
+    }
+
+    /// The same page over PostgreSQL: its one pass, its hours, its change marks and its latest clicks.
+    @Test(.enabled(if: PostgresCluster.isAvailable)) func everyFigureEqualsTheReportsOnPostgreSQL() async throws {
+        let url = try PostgresCluster.freshDatabaseURL()
+        let spool = try Scratch.directory("dashboard-spool").appendingPathComponent("spool.sqlite").path
+        let service = try Self.service {
+            $0.storage.driver = "postgres"
+            $0.storage.postgresURL = url
+            $0.storage.spoolPath = spool
+        }
+        _ = try await DemoData.run(config: service.config, seed: 3, now: Self.now)
+        var quiet = Logger(label: "test-postgres")
+        quiet.logLevel = .error
+        let store = try makeStore(config: service.config, logger: quiet)
+        try await service.test(store: store, now: { Self.now }) { client in
+            let page = try await Self.page(client, "first_day=2025-11-17&last_day=2025-11-30")
+            try await Self.expectPageEqualsReports(page, store: store, first: "2025-11-17", last: "2025-11-30", days: 14)
+            _ = try await Retention.purge(store, before: Timestamp.parse("2025-11-20")!)
+            let purged = try await Self.page(client, "first_day=2025-11-17&last_day=2025-11-30")
+            try await Self.expectPageEqualsReports(purged, store: store, first: "2025-11-17", last: "2025-11-30", days: 14)
         }
     }
 
@@ -349,7 +372,8 @@ import Testing
     }
 
     @Test func wrongKeysAreLimitedPerAddress() async throws {
-        try await Self.service { $0.http.trustForwardedFor = true }.test { client in
+        // One clock minute for all the attempts, however slowly they run.
+        try await Self.service { $0.http.trustForwardedFor = true }.test(now: { Self.now }) { client in
             let attacker: HTTPFields = [.forwardedFor: "198.51.100.7"]
             for _ in 0..<5 {
                 #expect(try await Self.login(client, key: "guess", headers: attacker).status == .unauthorized)

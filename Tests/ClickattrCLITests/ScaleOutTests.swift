@@ -65,9 +65,11 @@ import Testing
     }
 
     /// Waits (up to 10 s) until the shared database holds `visits` visits.
+    /// Waits up to 60 s: after an outage PostgresNIO's pool reconnects with its own backoff, and the shipper
+    /// then works through what the spool holds.
     static func waitForVisits(_ store: PostgresStore, _ visits: Int) async throws -> Int {
         var seen = 0
-        for _ in 0..<100 {
+        for _ in 0..<600 {
             seen = try await store.counts().visits
             if seen >= visits { break }
             try await Task.sleep(for: .milliseconds(100))
