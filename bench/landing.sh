@@ -6,6 +6,8 @@
 # Prints requests/s and p50/p99 latency of each, the ratio a/b, clickattr's peak resident memory, and
 # checks that the visits stored equal the 302 answers wrk counted.
 # Usage: bench/landing.sh            (CONNECTIONS=64 DURATION=10s THREADS=2 by default)
+#        PERF=1 bench/landing.sh     also records the server with perf during (a) and prints its CPU microseconds
+#        per request by component (bench/perf-split.py); perf's sampling costs the server a little throughput.
 #        STORAGE=postgres bench/landing.sh   (a) on a throwaway PostgreSQL on the same cores, visits through the
 #        instance's spool; also prints the spool depth when the load stops, how long it takes to drain, and the
 #        lag of one visit from its 302 to the database at rest.
@@ -44,6 +46,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+[ -n "${KEEP_PERF:-}" ] && trap 'cp "$work/perf.data" "$KEEP_PERF" 2>/dev/null; cleanup' EXIT
 
 # Every request carries its own click id; each wrk thread counts the 302s it received.
 cat > "$work/taps.lua" <<'LUA'
@@ -121,7 +124,16 @@ CONF
 server_pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$CLICKATTR_PORT/readyz" >/dev/null && break; sleep 0.1; done
 warm=$(run_wrk "http://127.0.0.1:$CLICKATTR_PORT/bench" 2s)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
+if [ "${PERF:-0}" = 1 ]; then
+    perf record -F 999 -g -p "$server_pid" -o "$work/perf.data" >/dev/null 2>&1 &
+    perf_pid=$!
+    sleep 0.5
+fi
+ticks_before=$(cpu_ticks)
 clickattr_out=$(run_wrk "http://127.0.0.1:$CLICKATTR_PORT/bench" "$DURATION")
+ticks_after=$(cpu_ticks)
+if [ "${PERF:-0}" = 1 ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
 if [ "$STORAGE" = postgres ]; then
     spooled() { curl -s "http://127.0.0.1:$CLICKATTR_PORT/readyz" | sed -E 's/.*"spooled_visits":([0-9]+).*/\1/'; }
     depth_at_end=$(spooled)
@@ -171,6 +183,10 @@ printf 'nginx access log lines: %d\n' "$nginx_logged"
 printf 'clickattr 302 answers (warm-up + run): %d, visits stored: %d\n' "$answered" "$stored"
 errors=$(grep -c "visit not stored" "$work/clickattr.log" || true)
 printf 'visits logged as not stored: %d\n' "$errors"
+run_requests=$(awk '/requests in/ { print $1 }' <<<"$clickattr_out")
+cpu_seconds=$(echo "($ticks_after - $ticks_before) / $(getconf CLK_TCK)" | bc -l)
+printf 'clickattr CPU during the run: %.1f us per request (%d requests)\n' "$(echo "$cpu_seconds * 1000000 / $run_requests" | bc -l)" "$run_requests"
+if [ "${PERF:-0}" = 1 ]; then python3 bench/perf-split.py "$work/perf.data" "$run_requests" "$cpu_seconds"; fi
 if [ "$STORAGE" = postgres ]; then
     printf 'spool depth when the load stopped: %d visits; drained into PostgreSQL in %d ms\n' "$depth_at_end" "$drain_ms"
     printf 'one visit at rest, from its 302 to its row in PostgreSQL: %d ms\n' "$lag_ms"

@@ -11,6 +11,7 @@ import Synchronization
 final class ServiceMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
+    private let recordedVisits: CoreMetrics.Counter
     /// Sampled when scraped: write queues, the spool.
     private let samplers = Mutex<[@Sendable () -> Void]>([])
 
@@ -30,21 +31,36 @@ final class ServiceMetrics: Sendable {
         factory.defaultDurationHistogramBuckets = Self.requestBuckets
         factory.durationHistogramBuckets = ["clickattr_commit_duration_seconds": Self.commitBuckets]
         self.factory = factory
+        recordedVisits = CoreMetrics.Counter(label: "clickattr_visits_recorded_total", factory: factory)
     }
 
     // MARK: Recording
 
+    /// The counter and timer of each route group and status, made once: making them looks them up in the
+    /// registry, which costs microseconds a request on the landing path.
+    private let requestHandles = Mutex<[String: (count: CoreMetrics.Counter, time: CoreMetrics.Timer)]>([:])
+
     func request(group: String, status: Int, duration: Duration) {
-        Counter(
-            label: "clickattr_http_requests_total", dimensions: [("group", group), ("status", String(status))],
-            factory: factory
-        ).increment()
-        CoreMetrics.Timer(label: "clickattr_http_request_duration_seconds", dimensions: [("group", group)], factory: factory)
-            .recordNanoseconds(duration.nanoseconds)
+        let key = "\(group) \(status)"
+        let handles =
+            requestHandles.withLock { $0[key] }
+            ?? {
+                let made = (
+                    count: Counter(
+                        label: "clickattr_http_requests_total", dimensions: [("group", group), ("status", String(status))],
+                        factory: factory),
+                    time: CoreMetrics.Timer(
+                        label: "clickattr_http_request_duration_seconds", dimensions: [("group", group)], factory: factory)
+                )
+                requestHandles.withLock { $0[key] = made }
+                return made
+            }()
+        handles.count.increment()
+        handles.time.recordNanoseconds(duration.nanoseconds)
     }
 
     func visitsRecorded(_ count: Int) {
-        Counter(label: "clickattr_visits_recorded_total", factory: factory).increment(by: count)
+        recordedVisits.increment(by: count)
     }
 
     /// A visit answered but not stored; `reason` is one of queue_full, stopped, spool_full, store_error,
