@@ -15,6 +15,8 @@ http:
 storage:
   sqlite:
     path: $work/clickattr.sqlite
+  spool:
+    path: $work/spool.sqlite
 webhook:
   app_secret: crash-secret
 api:

@@ -21,6 +21,8 @@ http:
 storage:
   sqlite:
     path: $work/disk/clickattr.sqlite
+  spool:
+    path: $work/disk/spool.sqlite
 webhook:
   app_secret: full-secret
 routes:

@@ -134,27 +134,30 @@ ticks_before=$(cpu_ticks)
 clickattr_out=$(run_wrk "http://127.0.0.1:$CLICKATTR_PORT/bench" "$DURATION")
 ticks_after=$(cpu_ticks)
 if [ "${PERF:-0}" = 1 ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
-if [ "$STORAGE" = postgres ]; then
-    spooled() { curl -s "http://127.0.0.1:$CLICKATTR_PORT/readyz" | sed -E 's/.*"spooled_visits":([0-9]+).*/\1/'; }
-    depth_at_end=$(spooled)
-    drain_start=$(date +%s%N)
-    while [ "$(spooled)" != 0 ]; do sleep 0.05; done
-    drain_ms=$(( ($(date +%s%N) - drain_start) / 1000000 ))
-    # One visit at rest: from its 302 to its row in PostgreSQL.
-    lag_start=$(date +%s%N)
-    curl -s -o /dev/null "http://127.0.0.1:$CLICKATTR_PORT/bench?click_id=lag-probe"
-    while [ "$(pg_query "$PG_PORT" "SELECT count(*) FROM visits WHERE click_id = 'lag-probe'")" = 0 ]; do sleep 0.01; done
-    lag_ms=$(( ($(date +%s%N) - lag_start) / 1000000 ))
-fi
+# Visits are on disk in the spool before their 302; the database gets them in batches. How many wait when the
+# load stops, how long they take to reach the database, and how long one visit at rest takes.
+spooled() { curl -s "http://127.0.0.1:$CLICKATTR_PORT/readyz" | sed -E 's/.*"spooled_visits":([0-9]+).*/\1/'; }
+depth_at_end=$(spooled)
+drain_start=$(date +%s%N)
+while [ "$(spooled)" != 0 ]; do sleep 0.05; done
+drain_ms=$(( ($(date +%s%N) - drain_start) / 1000000 ))
+probe_count() {
+    if [ "$STORAGE" = postgres ]; then pg_query "$PG_PORT" "SELECT count(*) FROM visits WHERE click_id = 'lag-probe'"
+    else sqlite3 "$work/clickattr.sqlite" "SELECT count(*) FROM visits WHERE click_id = 'lag-probe'"; fi
+}
+lag_start=$(date +%s%N)
+curl -s -o /dev/null "http://127.0.0.1:$CLICKATTR_PORT/bench?click_id=lag-probe"
+while [ "$(probe_count)" = 0 ]; do sleep 0.01; done
+lag_ms=$(( ($(date +%s%N) - lag_start) / 1000000 ))
 # (c) the same server's /healthz: the framework's own ceiling on this machine, with nothing to parse or store.
 health_out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$CLICKATTR_PORT/healthz")
 peak_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$server_pid/status")
 kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=""
 
 answered=$(( $(field REDIRECTS "$warm") + $(field REDIRECTS "$clickattr_out") ))
+# The lag probe is one more visit, answered outside wrk.
+answered=$((answered + 1))
 if [ "$STORAGE" = postgres ]; then
-    # The lag probe is one more visit, answered outside wrk.
-    answered=$((answered + 1))
     stored=$(pg_query "$PG_PORT" "SELECT count(*) FROM visits")
     distinct=$(pg_query "$PG_PORT" "SELECT count(DISTINCT visit_key) FROM visits")
     [ "$distinct" = "$stored" ] || { echo "DOUBLED: $stored visits but $distinct keys" >&2; exit 1; }
@@ -187,10 +190,9 @@ run_requests=$(awk '/requests in/ { print $1 }' <<<"$clickattr_out")
 cpu_seconds=$(echo "($ticks_after - $ticks_before) / $(getconf CLK_TCK)" | bc -l)
 printf 'clickattr CPU during the run: %.1f us per request (%d requests)\n' "$(echo "$cpu_seconds * 1000000 / $run_requests" | bc -l)" "$run_requests"
 if [ "${PERF:-0}" = 1 ]; then python3 bench/perf-split.py "$work/perf.data" "$run_requests" "$cpu_seconds"; fi
-if [ "$STORAGE" = postgres ]; then
-    printf 'spool depth when the load stopped: %d visits; drained into PostgreSQL in %d ms\n' "$depth_at_end" "$drain_ms"
-    printf 'one visit at rest, from its 302 to its row in PostgreSQL: %d ms\n' "$lag_ms"
-fi
+database=$([ "$STORAGE" = postgres ] && echo PostgreSQL || echo "the SQLite database")
+printf 'spool depth when the load stopped: %d visits; drained into %s in %d ms\n' "$depth_at_end" "$database" "$drain_ms"
+printf 'one visit at rest, from its 302 to its row in %s: %d ms\n' "$database" "$lag_ms"
 # wrk stops with up to one request in flight per connection: those are stored but never counted as answered.
 in_flight=$((stored - answered))
 if [ "$in_flight" -lt 0 ] || [ "$in_flight" -gt $((2 * CONNECTIONS)) ]; then

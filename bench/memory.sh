@@ -23,6 +23,8 @@ http:
 storage:
   sqlite:
     path: $work/clickattr.sqlite
+  spool:
+    path: $work/spool.sqlite
 webhook:
   app_secret: bench-secret
 CONF

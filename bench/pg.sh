@@ -29,6 +29,6 @@ storage_block() { # sqlite|postgres work-folder pg-port -> the config's storage:
         start_pg "$2/pg" "$3" >&2
         printf '  driver: postgres\n  postgres:\n    url: %s\n  spool:\n    path: %s/spool.sqlite\n' "$(pg_url "$3")" "$2"
     else
-        printf '  sqlite:\n    path: %s/clickattr.sqlite\n' "$2"
+        printf '  sqlite:\n    path: %s/clickattr.sqlite\n  spool:\n    path: %s/spool.sqlite\n' "$2" "$2"
     fi
 }

@@ -13,6 +13,8 @@ cat > "$work/clickattr.yaml" <<CONF
 storage:
   sqlite:
     path: $work/clickattr.sqlite
+  spool:
+    path: $work/spool.sqlite
 CONF
 "$binary" migrate --config "$work/clickattr.yaml" >/dev/null
 

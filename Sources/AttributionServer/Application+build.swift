@@ -14,13 +14,14 @@ public func buildApplication(
 ) async throws -> some ApplicationProtocol {
     let store = try store ?? makeStore(config: config, logger: logger)
     try await prepare(store, config: config)
-    // On PostgreSQL a visit is made durable on this instance's disk, and shipped to the database from there.
+    // A visit is made durable in this instance's append-only spool before its answer (a few pages appended, no
+    // random index touched), and shipped to the database from there in large batches that build the indexes.
     var spool: VisitSpool?
     var shipper: SpoolShipper?
-    if let postgres = store as? PostgresStore {
+    if let destination = store as? any SpoolDestination {
         let opened = try openSpool(config: config)
         spool = opened
-        shipper = SpoolShipper(spool: opened, store: postgres, logger: logger)
+        shipper = SpoolShipper(spool: opened, store: destination, logger: logger)
     }
     let templates = try await loadTemplates(config: config)
     if config.webhook.appSecret.isEmpty {
@@ -62,8 +63,9 @@ public func buildApplication(
             throw error
         }
     }
-    metrics.watchQueue("visits") { visitWriter.queuedCount }
-    metrics.watchQueue("deliveries") { deliveryWriter.queuedCount }
+    // Weakly: the writers' commits hold the metrics, and a cycle would keep an application (and its spool's lock) alive.
+    metrics.watchQueue("visits") { [weak visitWriter] in visitWriter?.queuedCount ?? 0 }
+    metrics.watchQueue("deliveries") { [weak deliveryWriter] in deliveryWriter?.queuedCount ?? 0 }
     if let spool { metrics.watchSpool(spool) }
     let rollups = SummaryRollups(store: store, windowMilliseconds: config.attribution.windowMilliseconds)
     let router = try buildRouter(

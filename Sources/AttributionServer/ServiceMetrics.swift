@@ -127,8 +127,8 @@ final class ServiceMetrics: Sendable {
         let rows = Gauge(label: "clickattr_spool_visits", factory: factory)
         let bytes = Gauge(label: "clickattr_spool_bytes", factory: factory)
         samplers.withLock {
-            $0.append {
-                let depth = spool.depth
+            $0.append { [weak spool] in
+                guard let depth = spool?.depth else { return }
                 rows.record(depth.rows)
                 bytes.record(depth.bytes)
             }

@@ -6,7 +6,7 @@ import PostgresNIO
 /// The shared store of several instances: PostgreSQL through PostgresNIO's pooled client. Idempotency comes from
 /// unique constraints (`ON CONFLICT`), never from a read before a write, so instances racing on the same
 /// delivery or conversion store it once.
-public final class PostgresStore: Store {
+public final class PostgresStore: Store, SpoolDestination {
     private let client: PostgresClient
     private let runner: Task<Void, Never>
     private let logger: Logger

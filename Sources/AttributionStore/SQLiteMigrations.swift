@@ -106,6 +106,15 @@ enum SQLiteMigrations {
         migrator.registerMigration("v6: data generations") { db in
             try db.execute(sql: "CREATE TABLE data_generations (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
         }
+        // Visits now reach the database from the instance's spool, in batches that may be shipped twice after a
+        // crash: each carries the spool's key, stored once. Visits stored before have none (NULLs are distinct).
+        migrator.registerMigration("v7: visit keys") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE visits ADD COLUMN visit_key TEXT;
+                    CREATE UNIQUE INDEX visits_visit_key ON visits(visit_key);
+                    """)
+        }
         return migrator
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 import GRDB
 
 /// The embedded default: one SQLite file in WAL mode, every commit synced to disk before it returns.
-public final class SQLiteStore: Store {
+public final class SQLiteStore: Store, SpoolDestination {
     private let pool: DatabasePool
 
     /// Opens (creating if needed) the database file and its directory; `StoreOpenError` says why it cannot.
@@ -82,21 +82,32 @@ public final class SQLiteStore: Store {
     }
 
     public func recordVisits(_ visits: [Visit]) async throws {
-        guard !visits.isEmpty else { return }
-        try await pool.write { db in
+        try await recordVisits(visits.map { (key: nil, visit: $0) })
+    }
+
+    /// Stores visits that carry a key (the spool's id) once each, however often a batch is shipped; returns how
+    /// many were new.
+    @discardableResult
+    public func recordVisits(_ visits: [(key: String?, visit: Visit)]) async throws -> Int {
+        guard !visits.isEmpty else { return 0 }
+        return try await pool.write { db in
             let insert = try db.cachedStatement(
                 sql: """
                     INSERT INTO visits (visited_at, method, path, slug, click_id, click_parameters,
-                        click_id_problem, visitor_id, user_agent, referrer, ip, is_bot, bot_reason)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        click_id_problem, visitor_id, user_agent, referrer, ip, is_bot, bot_reason, visit_key)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (visit_key) DO NOTHING
                     """)
             var row = RawInsert(insert, in: db)
-            for visit in visits {
+            var inserted = 0
+            for (key, visit) in visits {
                 try row.bindVisit(visit)
                 try row.bind(visit.isBot)
                 try row.bind(visit.botReason)
-                try row.run()
+                try row.bind(key)
+                inserted += try row.run()
             }
+            return inserted
         }
     }
 

@@ -3,19 +3,26 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Moves spooled visits into PostgreSQL in large idempotent batches, oldest first, and forgets each batch once
+/// Where a spool's visits go: a database that stores each keyed visit once.
+public protocol SpoolDestination: Sendable {
+    /// Stores the visits not stored before (by key) in one transaction; returns how many were new.
+    @discardableResult
+    func recordVisits(_ visits: [(key: String?, visit: Visit)]) async throws -> Int
+}
+
+/// Moves spooled visits into the database in large idempotent batches, oldest first, and forgets each batch once
 /// the database has committed it. While the database is away it retries with backoff, logging once when
 /// shipping stops and once when it resumes. On shutdown it keeps shipping for at most `drainLimit`.
 public final class SpoolShipper: Service {
     let spool: VisitSpool
-    let store: PostgresStore
+    let store: any SpoolDestination
     let logger: Logger
     let batchSize: Int
     let drainLimit: Duration
     /// Whether the last batch failed: the logs say when shipping stops and when it resumes, not every retry.
     private let failing = Atomic<Bool>(false)
 
-    public init(spool: VisitSpool, store: PostgresStore, logger: Logger, batchSize: Int = 5_000, drainLimit: Duration = .seconds(10)) {
+    public init(spool: VisitSpool, store: any SpoolDestination, logger: Logger, batchSize: Int = 5_000, drainLimit: Duration = .seconds(10)) {
         self.spool = spool
         self.store = store
         self.logger = logger

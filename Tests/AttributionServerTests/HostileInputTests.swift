@@ -145,7 +145,7 @@ import Testing
             // The shop still gets the parameter exactly as it was sent.
             #expect(response.headers[.location]?.hasSuffix("click_id=\(escaped)") == true)
         }
-        let visit = try #require(try await service.store.recentVisits(limit: 1).first)
+        let visit = try #require(try await service.visits(1).first)
         #expect(visit.clickID == nil)
         #expect(visit.clickIDProblem == .notUTF8)
     }

@@ -22,7 +22,7 @@ import Testing
                 #expect(response.headers[.setCookie]?.hasPrefix("ca_vid=") == true)
                 #expect(response.headers[.cacheControl] == "no-store")
                 // The answer is only sent once the visit is stored.
-                let visit = try #require(try await service.store.recentVisits(limit: 1).first)
+                let visit = try #require(try await service.visits(1).first)
                 #expect(visit.clickID == "ARAkLkA8rmlF8d0x")
                 #expect(visit.clickParameters == ["click_id": "ARAkLkA8rmlF8d0x", "fbclid": "IwAR0"])
                 #expect(visit.slug == "summer-sale")
@@ -58,7 +58,7 @@ import Testing
                 #expect(!html.contains("<script>"))
             }
         }
-        #expect(try await service.store.recentVisits(limit: 1).first?.slug == "catalogue")
+        #expect(try await service.visits(1).first?.slug == "catalogue")
     }
 
     @Test func headAnswersLikeGetWithoutABodyAndCountsAsAPreview() async throws {
@@ -77,7 +77,7 @@ import Testing
                 #expect(response.headers[.location]?.hasPrefix("https://shop.example.com/summer") == true)
             }
         }
-        let visits = try await service.store.recentVisits(limit: 3)
+        let visits = try await service.visits(3)
         #expect(visits.map(\.botReason) == ["head_request", "head_request", nil])
     }
 
@@ -91,7 +91,7 @@ import Testing
                 }
             }
         }
-        let visits = try await service.store.recentVisits(limit: 5)
+        let visits = try await service.visits(3)
         #expect(visits.map(\.path) == ["/", "/a/b/c", "/no-such-campaign"])
         #expect(visits.allSatisfy { $0.slug == nil })
         #expect(visits.last?.clickID == "lost")
@@ -109,7 +109,7 @@ import Testing
                 #expect(response.headers[.setCookie]?.contains("evil") == false)
             }
         }
-        let visit = try #require(try await service.store.recentVisits(limit: 1).first)
+        let visit = try #require(try await service.visits(1).first)
         #expect(visit.clickID == nil)
         #expect(visit.clickIDProblem != nil)
     }
@@ -160,7 +160,7 @@ import Testing
                 #expect(response.headers[.setCookie] == nil)
             }
         }
-        #expect(try await service.store.recentVisits(limit: 1).first?.visitorID == "0123456789abcdef0123456789abcdef")
+        #expect(try await service.visits(1).first?.visitorID == "0123456789abcdef0123456789abcdef")
     }
 
     /// New visitor ids start with their issue time, so each lands at the end of the visitor index.
@@ -200,7 +200,7 @@ import Testing
                 #expect(response.status == .found)
             }
         }
-        let visits = try await service.store.recentVisits(limit: 4)
+        let visits = try await service.visits(4)
         #expect(visits.map(\.botReason) == ["empty_user_agent", "headless_browser", "whatsapp_preview", "meta_crawler"])
         #expect(visits.allSatisfy { $0.clickID == "c" })
     }
@@ -216,7 +216,7 @@ import Testing
                     uri: "/summer-sale?click_id=c", method: .get, headers: [.forwardedFor: address])
             }
         }
-        let visits = try await service.store.recentVisits(limit: 2)
+        let visits = try await service.visits(2)
         #expect(visits.map(\.ip) == ["2001:db8:85a3::", "203.0.113.0"])
     }
 
@@ -226,7 +226,7 @@ import Testing
             try await client.execute(
                 uri: "/summer-sale?click_id=c", method: .get, headers: [.forwardedFor: "203.0.113.77"])
         }
-        #expect(try await service.store.recentVisits(limit: 1).first?.ip != "203.0.113.0")
+        #expect(try await service.visits(1).first?.ip != "203.0.113.0")
     }
 }
 

@@ -34,7 +34,7 @@ import Testing
                 uri: "/wp-login.php", method: .get, headers: [.forwardedFor: "203.0.113.9"])
             #expect(other.status == .notFound)
         }
-        let visits = try await service.store.recentVisits(limit: 100)
+        let visits = try await service.store.recentVisits(limit: 100)  // the app has stopped: its spool is shipped
         #expect(visits.filter { $0.slug == nil }.count == 4)
         #expect(visits.filter { $0.slug == "summer-sale" }.count == 5)
     }

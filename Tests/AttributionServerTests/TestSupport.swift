@@ -22,7 +22,9 @@ struct TestService {
     init(_ adjust: (inout ClickattrConfig) -> Void = { _ in }) throws {
         var config = ClickattrConfig()
         config.http.port = 0
-        config.storage.sqlitePath = try Scratch.directory("server").appendingPathComponent("clickattr.sqlite").path
+        let scratch = try Scratch.directory("server")
+        config.storage.sqlitePath = scratch.appendingPathComponent("clickattr.sqlite").path
+        config.storage.spoolPath = scratch.appendingPathComponent("spool.sqlite").path
         config.webhook.appSecret = Self.appSecret
         config.webhook.verifyToken = Self.verifyToken
         config.tracking.clickIDParameters = ["click_id", "fbclid"]
@@ -46,6 +48,18 @@ struct TestService {
         quiet.logLevel = .critical
         let app = try await buildApplication(config: config, logger: logger ?? quiet, store: store ?? self.store, now: now)
         return try await app.test(.router, body)
+    }
+
+    /// The newest `count` visits, once that many have reached the database: a visit is answered once it is in
+    /// the spool, and shipped from there within about 50 ms.
+    func visits(_ count: Int, sourceLocation: SourceLocation = #_sourceLocation) async throws -> [Visit] {
+        for _ in 0..<500 {
+            if try await store.counts().visits >= count { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let visits = try await store.recentVisits(limit: count)
+        #expect(visits.count == count, "visits shipped from the spool", sourceLocation: sourceLocation)
+        return visits
     }
 
     static func signed(_ body: [UInt8], secret: String = appSecret) -> HTTPFields {

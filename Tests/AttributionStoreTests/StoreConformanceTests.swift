@@ -153,6 +153,23 @@ enum StoreKind: String, CustomTestStringConvertible {
         #expect(try await first.counts().conversions == 1)
     }
 
+    /// What a spool ships: a batch shipped again (after a crash between the commit and forgetting it) adds nothing.
+    @Test(arguments: StoreKind.allCases)
+    func keyedVisitsAreStoredOnceHoweverOftenTheyAreShipped(kind: StoreKind) async throws {
+        let store = try kind.open().store
+        try await store.migrate()
+        let destination = try #require(store as? any SpoolDestination)
+        let visits = (0..<5).map { index in
+            (key: Optional("spool-a:\(index)"), visit: VisitSpoolTests.visit("c\(index)"))
+        }
+        #expect(try await destination.recordVisits(Array(visits.prefix(3))) == 3)
+        #expect(try await destination.recordVisits(visits) == 2)
+        #expect(try await destination.recordVisits(visits) == 0)
+        // Visits without a key (stored before the spool) are never taken for each other.
+        try await store.recordVisits([VisitSpoolTests.visit("plain"), VisitSpoolTests.visit("plain")])
+        #expect(try await store.counts().visits == 7)
+    }
+
     private func makeDelivery(body: String, actions: [UserAction]) -> WebhookDelivery {
         WebhookDelivery(
             body: Array(body.utf8), bodySHA256: "sha-\(body)", receivedAt: 1_764_331_210_000, source: .http,

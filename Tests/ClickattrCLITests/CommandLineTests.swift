@@ -138,7 +138,8 @@ import Testing
             first.terminate()
             first.waitUntilExit()
         }
-        let second = try cli.run(["serve", "--config", try cli.writeConfig(port: port)])
+        // A second instance of its own (its own spool), on the same port.
+        let second = try cli.run(["serve", "--config", try cli.writeConfig(port: port)], environment: ["CLICKATTR_STORAGE_SPOOL_PATH": cli.path("second-spool.sqlite")])
         #expect(second.code == 2)
         #expect(second.stderr.contains("clickattr: cannot listen on 127.0.0.1:\(port): address already in use; "))
         #expect(second.stderr.contains("CLICKATTR_HTTP_PORT"))

@@ -84,7 +84,8 @@ public struct ClickattrConfig: Sendable, Equatable, Decodable {
         public var postgresURL = ""
         /// The most connections this instance opens to PostgreSQL.
         public var postgresMaxConnections = 8
-        /// This instance's own visit spool (PostgreSQL only): a visit is on this disk before its answer.
+        /// This instance's own visit spool: a visit is on this disk before its answer, and shipped to the database
+        /// from there.
         public var spoolPath = "data/spool.sqlite"
         /// Past this many bytes of unshipped visits, visits are still answered but counted as not stored.
         public var spoolMaxBytes: Int64 = 1 << 30

@@ -200,12 +200,12 @@ public enum ConfigLoader {
             guard (1...1000).contains(config.storage.postgresMaxConnections) else {
                 throw .invalid("storage.postgres.max_connections", "must be between 1 and 1000")
             }
-            guard !config.storage.spoolPath.isEmpty else { throw .invalid("storage.spool.path", "must not be empty") }
-            guard config.storage.spoolMaxBytes >= 1 << 20 else {
-                throw .invalid("storage.spool.max_bytes", "must be at least 1048576 (1 MiB)")
-            }
         default:
             throw .invalid("storage.driver", "must be sqlite or postgres, not '\(config.storage.driver)'")
+        }
+        guard !config.storage.spoolPath.isEmpty else { throw .invalid("storage.spool.path", "must not be empty") }
+        guard config.storage.spoolMaxBytes >= 1 << 20 else {
+            throw .invalid("storage.spool.max_bytes", "must be at least 1048576 (1 MiB)")
         }
         guard config.storage.batch.maxSize >= 1 else { throw .invalid("storage.batch.max_size", "must be at least 1") }
         guard (0...1000).contains(config.storage.batch.maxWaitMilliseconds) else {
