@@ -37,11 +37,24 @@ public final class BatchWriter<Item: Sendable, Outcome: Sendable>: Service {
         }
     }
 
-    /// Unchecked continuations: each is resumed exactly once, by the writer or by the refusal in `submit`, and the
-    /// checked kind costs an allocation on every visit.
+    /// Who waits for an item: a suspended task (unchecked continuations: each is resumed exactly once, by the
+    /// writer or by the refusal in `submit`, and the checked kind costs an allocation on every visit), or a
+    /// callback, for code on an event loop that must not suspend.
+    private enum Waiter {
+        case task(UnsafeContinuation<Outcome, any Error>)
+        case callback(@Sendable (Result<Outcome, any Error>) -> Void)
+
+        func finish(_ result: Result<Outcome, any Error>) {
+            switch self {
+            case .task(let continuation): continuation.resume(with: result)
+            case .callback(let completion): completion(result)
+            }
+        }
+    }
+
     private struct Pending {
         let item: Item
-        let continuation: UnsafeContinuation<Outcome, any Error>
+        let waiter: Waiter
     }
 
     private struct State {
@@ -63,18 +76,28 @@ public final class BatchWriter<Item: Sendable, Outcome: Sendable>: Service {
     /// Queues `item` and returns once its batch has committed; throws `Refusal` at once when it cannot be queued.
     public func submit(_ item: Item) async throws -> Outcome {
         try await withUnsafeThrowingContinuation { continuation in
-            let refusal: Refusal?
-            let writer: UnsafeContinuation<Void, Never>?
-            (refusal, writer) = state.withLock { state in
-                if state.stopping { return (.stopped, nil) }
-                if state.queue.count >= limits.queueCapacity { return (.queueFull, nil) }
-                state.queue.append(Pending(item: item, continuation: continuation))
-                defer { state.idleWriter = nil }
-                return (nil, state.idleWriter)
-            }
-            if let refusal { continuation.resume(throwing: refusal) }
-            writer?.resume()
+            enqueue(Pending(item: item, waiter: .task(continuation)))
         }
+    }
+
+    /// Queues `item`; `completion` runs once its batch has committed (on the writer's task), or at once, on this
+    /// thread, with the `Refusal` when it cannot be queued. For callers on an event loop.
+    public func submit(_ item: Item, completion: @escaping @Sendable (Result<Outcome, any Error>) -> Void) {
+        enqueue(Pending(item: item, waiter: .callback(completion)))
+    }
+
+    private func enqueue(_ pending: Pending) {
+        let refusal: Refusal?
+        let writer: UnsafeContinuation<Void, Never>?
+        (refusal, writer) = state.withLock { state in
+            if state.stopping { return (.stopped, nil) }
+            if state.queue.count >= limits.queueCapacity { return (.queueFull, nil) }
+            state.queue.append(pending)
+            defer { state.idleWriter = nil }
+            return (nil, state.idleWriter)
+        }
+        if let refusal { pending.waiter.finish(.failure(refusal)) }
+        writer?.resume()
     }
 
     /// Items waiting for a commit.
@@ -113,11 +136,11 @@ public final class BatchWriter<Item: Sendable, Outcome: Sendable>: Service {
                 let outcomes = try await commit(batch.map(\.item))
                 guard outcomes.count == batch.count else { throw OutcomeCountMismatch() }
                 for (pending, outcome) in zip(batch, outcomes) {
-                    pending.continuation.resume(returning: outcome)
+                    pending.waiter.finish(.success(outcome))
                 }
             } catch {
                 for pending in batch {
-                    pending.continuation.resume(throwing: error)
+                    pending.waiter.finish(.failure(error))
                 }
             }
         }

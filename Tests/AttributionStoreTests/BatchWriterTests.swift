@@ -69,6 +69,32 @@ final class RecordingCommit: Sendable {
         #expect(recorder.committed.sorted() == [0, 1, 2])
     }
 
+    /// The event loop's way in: a callback after the commit, or the refusal at once on the caller's thread.
+    @Test func aCallbackHearsOfItsCommitOrItsRefusal() async throws {
+        let recorder = RecordingCommit(gateOpen: false)
+        let writer = BatchWriter(limits: BatchLimits(maxBatchSize: 10, queueCapacity: 1), commit: recorder.commit)
+        let running = Task { try await writer.run() }
+        let heard = Collected<String>()
+        writer.submit(1) { heard.append((try? $0.get()) ?? "failed") }
+        try await waitUntil { recorder.heldCommits == 1 }
+        writer.submit(2) { heard.append((try? $0.get()) ?? "failed") }
+        #expect(writer.queuedCount == 1)
+        // Full: the refusal comes back before submit returns.
+        writer.submit(3) { result in
+            if case .failure(let error) = result { heard.append("\(error)") }
+        }
+        #expect(heard.all == ["the write queue is full"])
+        recorder.open()
+        try await waitUntil { heard.all.count == 3 }
+        #expect(heard.all.sorted() == ["stored 1", "stored 2", "the write queue is full"])
+        writer.stop()
+        try await running.value
+        writer.submit(4) { result in
+            if case .failure(let error) = result { heard.append("\(error)") }
+        }
+        #expect(heard.all.last == "the writer has stopped")
+    }
+
     @Test func stoppingDrainsEverythingQueuedThenRefuses() async throws {
         let recorder = RecordingCommit(gateOpen: false)
         let writer = BatchWriter(limits: BatchLimits(maxBatchSize: 10, queueCapacity: 100), commit: recorder.commit)
