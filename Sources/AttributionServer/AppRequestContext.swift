@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import NIOCore
 
@@ -15,9 +16,11 @@ public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
 extension AppRequestContext {
     /// The visitor's address: the first of X-Forwarded-For behind a trusted proxy, else the peer's.
     func clientAddress(of request: Request, trustForwardedFor: Bool) -> String? {
-        if trustForwardedFor, let forwarded = request.headers[.xForwardedFor],
-            let first = forwarded.split(separator: ",").first
-        {
+        Self.clientAddress(headers: request.headers, remoteAddress: remoteAddress, trustForwardedFor: trustForwardedFor)
+    }
+
+    static func clientAddress(headers: HTTPFields, remoteAddress: SocketAddress?, trustForwardedFor: Bool) -> String? {
+        if trustForwardedFor, let forwarded = headers[.xForwardedFor], let first = forwarded.split(separator: ",").first {
             return first.trimmingCharacters(in: .whitespaces)
         }
         return remoteAddress?.ipAddress

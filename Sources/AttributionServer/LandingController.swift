@@ -1,6 +1,7 @@
 import AttributionCore
 import AttributionStore
 import Foundation
+import NIOCore
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -31,66 +32,89 @@ struct LandingController {
     }
 
     @Sendable func visit(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let path = request.uri.path
-        let target = path.hasPrefix("/") ? routes[String(path.dropFirst())] : nil
-        let query = QueryString.parse(Substring(request.uri.query ?? ""))
-        let clickIDs = ClickID.extract(from: query, parameters: clickIDParameters)
-        let knownVisitor = VisitorCookie.read(request.headers)
-        let visitedAt = now()
-        let visitorID = knownVisitor ?? VisitorCookie.newID(now: visitedAt)
-        let userAgent = request.headers[.userAgent]
-        let address = context.clientAddress(of: request, trustForwardedFor: trustForwardedFor)
-
-        let visit = Visit(
-            visitedAt: visitedAt, method: request.method.rawValue, path: Self.bounded(path, Self.maximumPathBytes),
-            slug: target?.route.slug, clickID: clickIDs.primary, clickParameters: clickIDs.all,
-            clickIDProblem: clickIDs.problem, visitorID: visitorID,
-            userAgent: userAgent.map { Self.bounded($0, Self.maximumHeaderBytes) },
-            referrer: request.headers[.referer].map { Self.bounded($0, Self.maximumHeaderBytes) },
-            ip: address.flatMap(anonymizer.anonymize),
-            botReason: classifier.botReason(userAgent: userAgent, method: request.method.rawValue))
-        if target != nil || orphans.allows(address, at: visitedAt) {
+        let decision = try decide(
+            method: request.method, path: request.uri.path, query: request.uri.query, headers: request.headers,
+            remoteAddress: context.remoteAddress)
+        if let visit = decision.visit {
             await recorder.record(visit, logger: context.logger)
         } else {
             recorder.metrics.visitNotRecorded(reason: "orphan_rate_limit")
         }
+        return Response(
+            status: decision.status, headers: decision.headers,
+            body: decision.body.readableBytes == 0 ? .init() : .init(byteBuffer: decision.body))
+    }
 
-        var response = try answer(target, query: query, clickID: clickIDs.primary)
+    /// What a landing request records and answers, decided without waiting for anything: the same for the router
+    /// and for code on an event loop.
+    struct Decision {
+        /// Nil for an orphan visit over its address's allowance: answered, counted, not stored.
+        var visit: Visit?
+        var status: HTTPResponse.Status
+        var headers: HTTPFields
+        /// Empty for HEAD (whose Content-Length still says what GET would send).
+        var body: ByteBuffer
+    }
+
+    func decide(
+        method: HTTPRequest.Method, path: String, query rawQuery: String?, headers: HTTPFields, remoteAddress: SocketAddress?
+    ) throws -> Decision {
+        let target = path.hasPrefix("/") ? routes[String(path.dropFirst())] : nil
+        let query = QueryString.parse(Substring(rawQuery ?? ""))
+        let clickIDs = ClickID.extract(from: query, parameters: clickIDParameters)
+        let knownVisitor = VisitorCookie.read(headers)
+        let visitedAt = now()
+        let visitorID = knownVisitor ?? VisitorCookie.newID(now: visitedAt)
+        let userAgent = headers[.userAgent]
+        let address = AppRequestContext.clientAddress(
+            headers: headers, remoteAddress: remoteAddress, trustForwardedFor: trustForwardedFor)
+
+        let visit = Visit(
+            visitedAt: visitedAt, method: method.rawValue, path: Self.bounded(path, Self.maximumPathBytes),
+            slug: target?.route.slug, clickID: clickIDs.primary, clickParameters: clickIDs.all,
+            clickIDProblem: clickIDs.problem, visitorID: visitorID,
+            userAgent: userAgent.map { Self.bounded($0, Self.maximumHeaderBytes) },
+            referrer: headers[.referer].map { Self.bounded($0, Self.maximumHeaderBytes) },
+            ip: address.flatMap(anonymizer.anonymize),
+            botReason: classifier.botReason(userAgent: userAgent, method: method.rawValue))
+        let stored = target != nil || orphans.allows(address, at: visitedAt)
+
+        var (status, answerHeaders, body) = try answer(target, query: query, clickID: clickIDs.primary)
         if knownVisitor == nil {
-            response.headers[.setCookie] = VisitorCookie.setCookieHeader(visitorID)
+            answerHeaders[.setCookie] = VisitorCookie.setCookieHeader(visitorID)
         }
-        if request.method == .head {
-            let length = response.body.contentLength ?? 0
-            response.body = .init()
-            response.headers[.contentLength] = String(length)
+        if method == .head {
+            answerHeaders[.contentLength] = String(body.readableBytes)
+            body = ByteBuffer()
         }
-        return response
+        return Decision(visit: stored ? visit : nil, status: status, headers: answerHeaders, body: body)
     }
 
     private func answer(
         _ target: (route: Route, location: RedirectLocation)?, query: [QueryString.Pair], clickID: String?
-    ) throws -> Response {
+    ) throws -> (HTTPResponse.Status, HTTPFields, ByteBuffer) {
         guard let (route, redirect) = target else {
-            return .plainText("Not found\n", status: .notFound)
+            return (.notFound, SecurityHeaders.fields(contentType: "text/plain; charset=utf-8"), ByteBuffer(string: "Not found\n"))
         }
         let location = redirect.location(query: query, passthrough: route.passthroughQuery)
         switch route.mode {
         case .redirect:
-            return Response(
-                status: .found,
-                headers: [
+            return (
+                .found,
+                [
                     .location: location, .cacheControl: "no-store", .contentLength: "0",
                     .referrerPolicy: SecurityHeaders.referrerPolicy,
-                ])
+                ], ByteBuffer()
+            )
         case .landing:
             let context: [String: Any] = ["destination": location, "slug": route.slug, "click_id": clickID ?? ""]
             guard let html = templates.render(context, withTemplate: "landing") else {
                 throw HTTPError(.internalServerError, message: "the landing template is missing")
             }
-            return Response(
-                status: .ok,
-                headers: SecurityHeaders.fields(contentType: "text/html; charset=utf-8", policy: landingPolicy),
-                body: .init(byteBuffer: ByteBuffer(string: html)))
+            return (
+                .ok, SecurityHeaders.fields(contentType: "text/html; charset=utf-8", policy: landingPolicy),
+                ByteBuffer(string: html)
+            )
         }
     }
 

@@ -21,6 +21,11 @@ public final class SpoolShipper: Service {
     let drainLimit: Duration
     /// Whether the last batch failed: the logs say when shipping stops and when it resumes, not every retry.
     private let failing = Atomic<Bool>(false)
+    /// The size of the next batch: halved after a failure (a batch the database cannot commit within its write
+    /// timeout on busy cores would otherwise be retried whole for ever), doubled after eight that commit, up to
+    /// `batchSize`.
+    private let sizing: Mutex<(next: Int, successes: Int)>
+    static let smallestBatch = 50
 
     public init(spool: VisitSpool, store: any SpoolDestination, logger: Logger, batchSize: Int = 5_000, drainLimit: Duration = .seconds(10)) {
         self.spool = spool
@@ -28,6 +33,7 @@ public final class SpoolShipper: Service {
         self.logger = logger
         self.batchSize = batchSize
         self.drainLimit = drainLimit
+        self.sizing = Mutex((batchSize, 0))
     }
 
     public func run() async throws {
@@ -36,9 +42,14 @@ public final class SpoolShipper: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             if spool.depth.rows == 0 {
                 await pause(.milliseconds(50))
-            } else if await shipAll() {
+                continue
+            }
+            switch await shipAll() {
+            case .empty:
                 backoff = .milliseconds(100)
-            } else {
+            case .failed(let progressed):
+                // Progress before the failure means the database is there and only the batch was too big.
+                backoff = progressed ? .milliseconds(100) : backoff
                 await pause(backoff)
                 backoff = min(backoff * 2, .seconds(5))
             }
@@ -51,26 +62,50 @@ public final class SpoolShipper: Service {
         try? await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
     }
 
-    /// Ships until the spool is empty; false when a batch failed.
-    func shipAll() async -> Bool {
+    public enum Outcome: Equatable, Sendable {
+        case empty
+        /// A batch failed; `progressed` when batches were shipped before it.
+        case failed(progressed: Bool)
+    }
+
+    /// Ships until the spool is empty or a batch fails. A failed batch halves the next one; eight in a row that
+    /// commit double it again, up to `batchSize`.
+    public func shipAll() async -> Outcome {
+        var progressed = false
         while true {
+            let limit = sizing.withLock { $0.next }
             do {
-                guard let batch = try await spool.oldest(limit: batchSize) else { return true }
+                guard let batch = try await spool.oldest(limit: limit) else { return .empty }
                 try await store.recordVisits(batch.visits)
                 try await spool.forget(batch)
+                progressed = true
+                sizing.withLock { sizing in
+                    sizing.successes += 1
+                    if sizing.successes >= 8 {
+                        sizing.next = min(batchSize, sizing.next * 2)
+                        sizing.successes = 0
+                    }
+                }
                 recovered()
             } catch {
+                sizing.withLock { sizing in
+                    sizing.next = max(Self.smallestBatch, sizing.next / 2)
+                    sizing.successes = 0
+                }
                 failed(error)
-                return false
+                return .failed(progressed: progressed)
             }
         }
     }
+
+    /// The size of the next batch, for tests.
+    public var nextBatchSize: Int { sizing.withLock { $0.next } }
 
     /// On shutdown: what the database takes within `drainLimit`; the rest stays spooled for the next start.
     private func drain() async {
         let deadline = ContinuousClock.now + drainLimit
         while ContinuousClock.now < deadline {
-            if await shipAll() { break }
+            if await shipAll() == .empty { break }
             try? await Task.sleep(for: .milliseconds(250))
         }
         let left = spool.depth.rows
@@ -84,14 +119,14 @@ public final class SpoolShipper: Service {
     private func failed(_ error: any Error) {
         if !failing.exchange(true, ordering: .relaxed) {
             logger.error(
-                "visits cannot be shipped to PostgreSQL; they stay in the spool and shipping is retried",
+                "visits cannot be shipped to the database; they stay in the spool and shipping is retried",
                 metadata: ["error": "\(error)", "spooled_visits": "\(spool.depth.rows)"])
         }
     }
 
     private func recovered() {
         if failing.exchange(false, ordering: .relaxed) {
-            logger.notice("visits are being shipped to PostgreSQL again", metadata: ["spooled_visits": "\(spool.depth.rows)"])
+            logger.notice("visits are being shipped to the database again", metadata: ["spooled_visits": "\(spool.depth.rows)"])
         }
     }
 }

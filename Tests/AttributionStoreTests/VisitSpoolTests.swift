@@ -2,6 +2,8 @@ import AttributionCore
 import AttributionStore
 import ClickattrTestSupport
 import Foundation
+import Logging
+import Synchronization
 import Testing
 
 /// The per-instance visit spool on a real SQLite file.
@@ -65,5 +67,49 @@ import Testing
         #expect(refused > 0 && held.rows + refused == 20)
         #expect(held.bytes <= 2_000)
         #expect(try await spool.oldest(limit: 100)?.visits.count == held.rows)
+    }
+}
+
+/// A database that times out on batches larger than it can commit in time, as PostgreSQL does on busy cores.
+final class SlowDestination: SpoolDestination {
+    let largestBatch: Int
+    private let stored = Mutex<Set<String>>([])
+    private let refused = Atomic<Int>(0)
+
+    init(largestBatch: Int) {
+        self.largestBatch = largestBatch
+    }
+
+    var count: Int { stored.withLock { $0.count } }
+    var refusals: Int { refused.load(ordering: .relaxed) }
+
+    func recordVisits(_ visits: [(key: String?, visit: Visit)]) async throws -> Int {
+        guard visits.count <= largestBatch else {
+            refused.add(1, ordering: .relaxed)
+            throw TimedOut()
+        }
+        return stored.withLock { keys in visits.filter { keys.insert($0.key ?? "").inserted }.count }
+    }
+
+    struct TimedOut: Error {}
+}
+
+@Suite struct SpoolShipperTests {
+    @Test func aBatchTooBigForTheDatabaseIsCutUntilItFits() async throws {
+        let path = try Scratch.directory("shipper").appendingPathComponent("spool.sqlite").path
+        let spool = try VisitSpool(path: path, maxBytes: 1 << 30)
+        try await spool.append((0..<3_000).map { VisitSpoolTests.visit("c\($0)") })
+        let destination = SlowDestination(largestBatch: 300)
+        let shipper = SpoolShipper(spool: spool, store: destination, logger: Logger(label: "test"), batchSize: 5_000)
+        var outcomes: [SpoolShipper.Outcome] = []
+        for _ in 0..<20 where spool.depth.rows > 0 {
+            outcomes.append(await shipper.shipAll())
+        }
+        // 5000, 2500, 1250, 625 and 312 fail; 156 ships, and keeps shipping (after eight, one try at 312 again):
+        // nothing is retried whole for ever.
+        #expect(destination.count == 3_000 && spool.depth.rows == 0)
+        #expect(outcomes.last == .empty)
+        #expect((5...8).contains(destination.refusals))
+        #expect(shipper.nextBatchSize <= 300)
     }
 }
