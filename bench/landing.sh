@@ -18,6 +18,8 @@ STORAGE=${STORAGE:-sqlite}
 PG_PORT=${PG_PORT:-18432}
 
 CONNECTIONS=${CONNECTIONS:-64}
+# Every connection is a descriptor in wrk, nginx and clickattr alike.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
 CLICKATTR_PORT=${CLICKATTR_PORT:-18080}
