@@ -5,6 +5,7 @@ import HummingbirdCore
 import Logging
 import Foundation
 import Mustache
+import NIOCore
 import ServiceLifecycle
 
 /// Builds the service from a validated configuration. `store` defaults to the configured database.
@@ -68,10 +69,19 @@ public func buildApplication(
     metrics.watchQueue("deliveries") { [weak deliveryWriter] in deliveryWriter?.queuedCount ?? 0 }
     if let spool { metrics.watchSpool(spool) }
     let rollups = SummaryRollups(store: store, windowMilliseconds: config.attribution.windowMilliseconds)
+    let landingController = makeLandingController(
+        config: config, recorder: VisitRecorder(writer: visitWriter, metrics: metrics), templates: templates, now: now)
     let router = try buildRouter(
-        config: config, store: store, spool: spool, visits: VisitRecorder(writer: visitWriter, metrics: metrics),
+        config: config, store: store, spool: spool, landing: landingController,
         webhooks: WebhookIngestor(writer: deliveryWriter, logger: logger, now: now), templates: templates,
         metrics: metrics, rollups: rollups, now: now)
+    let landing = LandingChannelHandler.Landing(
+        controller: landingController,
+        routerPaths: .init(
+            exact: Set([config.webhook.path, "/healthz", "/readyz"] + (config.metrics.port == 0 ? ["/metrics"] : [])),
+            prefixes: ["/api/", "/dashboard"]),
+        metrics: metrics, serverName: "clickattr", logger: logger)
+    let landingHandlers: @Sendable () -> [any RemovableChannelHandler] = { [LandingChannelHandler(landing: landing)] }
     let metricsServer: [any Service] = config.metrics.port == 0 ? [] : [
         Application(
             router: {
@@ -96,9 +106,13 @@ public func buildApplication(
         router: router,
         server: HTTPServerBuilder { responder -> any ServerChildChannel in
             guard let certificates else {
-                return LimitedHTTP1Channel(inner: HTTP1Channel(responder: responder), limits: clientLimits)
+                return LimitedHTTP1Channel(
+                    inner: HTTP1Channel(
+                        responder: responder, configuration: .init(additionalChannelHandlers: landingHandlers())),
+                    limits: clientLimits)
             }
-            return ReloadingTLSChannel(responder: responder, limits: clientLimits, certificates: certificates)
+            return ReloadingTLSChannel(
+                responder: responder, limits: clientLimits, certificates: certificates, http1Handlers: landingHandlers)
         },
         configuration: .init(
             address: .hostname(config.http.host, port: config.http.port), serverName: "clickattr",
@@ -114,7 +128,7 @@ public func buildApplication(
 
 /// Every route of the service, in one router.
 func buildRouter(
-    config: ClickattrConfig, store: any Store, spool: VisitSpool? = nil, visits: VisitRecorder, webhooks: WebhookIngestor,
+    config: ClickattrConfig, store: any Store, spool: VisitSpool? = nil, landing: LandingController, webhooks: WebhookIngestor,
     templates: MustacheLibrary, metrics: ServiceMetrics = ServiceMetrics(), rollups: SummaryRollups? = nil,
     now: @escaping @Sendable () -> Int64
 ) throws -> Router<AppRequestContext> {
@@ -145,16 +159,24 @@ func buildRouter(
         trustForwardedFor: config.http.trustForwardedFor, servesTLS: config.http.tls.isEnabled,
         webhookPath: config.webhook.path, now: now
     ).addRoutes(to: router)
+    // Over HTTP/1.1 the landing channel handler answers these before they reach the router; HTTP/2 and tests
+    // through the router come here.
+    landing.addRoutes(to: router)
+    return router
+}
+
+/// The landing host's controller, shared by the router and the landing channel handler.
+func makeLandingController(
+    config: ClickattrConfig, recorder: VisitRecorder, templates: MustacheLibrary, now: @escaping @Sendable () -> Int64
+) -> LandingController {
     LandingController(
         routes: Dictionary(
             uniqueKeysWithValues: config.routes.map { ($0.slug, ($0, RedirectLocation(destination: $0.destination))) }),
         clickIDParameters: config.tracking.clickIDParameters,
         anonymizer: IPAnonymizer(ipv4Prefix: config.privacy.ipv4Prefix, ipv6Prefix: config.privacy.ipv6Prefix),
-        classifier: BotClassifier(), trustForwardedFor: config.http.trustForwardedFor, recorder: visits,
+        classifier: BotClassifier(), trustForwardedFor: config.http.trustForwardedFor, recorder: recorder,
         orphans: AddressLimiter(perMinute: config.http.orphanVisitsPerMinute),
-        templates: templates, landingPolicy: config.http.landingContentSecurityPolicy, now: now
-    ).addRoutes(to: router)
-    return router
+        templates: templates, landingPolicy: config.http.landingContentSecurityPolicy, now: now)
 }
 
 /// The configured database, opened but not yet migrated.

@@ -26,8 +26,14 @@ struct ReloadingTLSChannel: ServerChildChannel, HTTPChannelHandler {
     let certificates: CertificateStore
     let handshakeTimeout: TimeAmount
 
-    init(responder: @escaping Responder, limits: ClientLimits, certificates: CertificateStore) {
-        http1 = LimitedHTTP1Channel(inner: HTTP1Channel(responder: responder), limits: limits)
+    init(
+        responder: @escaping Responder, limits: ClientLimits, certificates: CertificateStore,
+        http1Handlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] }
+    ) {
+        // Over HTTP/1.1 the landing handler answers landing requests; over HTTP/2 they take the router's path.
+        http1 = LimitedHTTP1Channel(
+            inner: HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: http1Handlers())),
+            limits: limits)
         http2 = HTTP2Channel(
             responder: responder,
             configuration: .init(

@@ -23,17 +23,29 @@ final class VisitRecorder: Sendable {
         do {
             try await writer.submit(visit)
         } catch {
-            let total = lost.add(1, ordering: .relaxed).newValue
-            metrics.visitNotRecorded(reason: Self.reason(error))
-            logger.error(
-                "visit not stored: \(error)",
-                metadata: [
-                    "lost_visits_total": "\(total)", "visited_at": "\(visit.visitedAt)", "path": "\(visit.path)",
-                    "click_id": "\(visit.clickID ?? "")", "visitor_id": "\(visit.visitorID ?? "")",
-                    "user_agent": "\(visit.userAgent ?? "")", "ip": "\(visit.ip ?? "")",
-                    "bot_reason": "\(visit.botReason ?? "")",
-                ])
+            lose(visit, error, logger: logger)
         }
+    }
+
+    /// Calls `then` once the visit is committed, or once it is known that it cannot be: for an event loop.
+    func record(_ visit: Visit, logger: Logger, then: @escaping @Sendable () -> Void) {
+        writer.submit(visit) { [self] result in
+            if case .failure(let error) = result { lose(visit, error, logger: logger) }
+            then()
+        }
+    }
+
+    private func lose(_ visit: Visit, _ error: any Error, logger: Logger) {
+        let total = lost.add(1, ordering: .relaxed).newValue
+        metrics.visitNotRecorded(reason: Self.reason(error))
+        logger.error(
+            "visit not stored: \(error)",
+            metadata: [
+                "lost_visits_total": "\(total)", "visited_at": "\(visit.visitedAt)", "path": "\(visit.path)",
+                "click_id": "\(visit.clickID ?? "")", "visitor_id": "\(visit.visitorID ?? "")",
+                "user_agent": "\(visit.userAgent ?? "")", "ip": "\(visit.ip ?? "")",
+                "bot_reason": "\(visit.botReason ?? "")",
+            ])
     }
 
     /// The `reason` label of `clickattr_visits_not_recorded_total`.

@@ -1,0 +1,254 @@
+import AttributionCore
+import DequeModule
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTPTypes
+
+/// The landing path without a Swift task per request: placed after Hummingbird's HTTP codec, it answers every GET
+/// and HEAD the landing controller would (a configured slug, or the 404 of any other path the router does not
+/// serve) from the event loop, once the visit's group commit is on disk; every other request flows on to
+/// Hummingbird's router unchanged. Answers leave in request order: while a request is with the router, landing
+/// answers wait behind it; while a landing request waits for its commit, the next request for the router is held
+/// (and no more is read) until the answers before it are written.
+final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    /// What decides which requests are the landing controller's, and how they are answered.
+    struct Landing: Sendable {
+        let controller: LandingController
+        let routerPaths: RouterPaths
+        let metrics: ServiceMetrics
+        let serverName: String
+        let logger: Logger
+    }
+
+    /// The paths the router answers GET and HEAD on; every other GET or HEAD is a landing request.
+    struct RouterPaths: Sendable {
+        let exact: Set<String>
+        let prefixes: [String]
+
+        func contains(_ path: Substring) -> Bool {
+            exact.contains(String(path)) || prefixes.contains { path.hasPrefix($0) }
+        }
+    }
+
+    private enum Slot {
+        /// A landing request: its answer once the visit is committed (or known not to be).
+        case landing(LandingAnswer)
+        /// A request for the router; `held` are its parts while answers before it are still owed.
+        case router(held: [HTTPRequestPart]?)
+    }
+
+    private final class LandingAnswer {
+        var ready: (head: HTTPResponse, body: ByteBuffer)?
+        let started: ContinuousClock.Instant
+
+        init(started: ContinuousClock.Instant) {
+            self.started = started
+        }
+    }
+
+    private let landing: Landing
+    /// Requests read and not yet fully answered, oldest first.
+    private var slots = Deque<Slot>()
+    /// The request being read now: landing (its body is dropped) or the router's (its parts go on or are held).
+    private var reading: Slot?
+    private var context: ChannelHandlerContext?
+    /// A `read` the channel asked for while a router request was held.
+    private var readPending = false
+    private var quiescePending = false
+
+    init(landing: Landing) {
+        self.landing = landing
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        switch part {
+        case .head(let request):
+            if let answer = startLanding(request, context: context) {
+                slots.append(.landing(answer))
+                reading = .landing(answer)
+            } else {
+                // With answers still owed before it, the router's request waits (and nothing more is read).
+                let holds = !slots.isEmpty
+                slots.append(.router(held: holds ? [part] : nil))
+                reading = .router(held: nil)
+                if !holds { context.fireChannelRead(data) }
+            }
+        case .body, .end:
+            switch reading {
+            case .landing:
+                break  // a GET's body is not read by the landing path
+            case .router:
+                if let index = lastRouterSlotHeld() {
+                    if case .router(var held?) = slots[index] {
+                        held.append(part)
+                        slots[index] = .router(held: held)
+                    }
+                } else {
+                    context.fireChannelRead(data)
+                }
+            case nil:
+                context.fireChannelRead(data)
+            }
+            if case .end = part { reading = nil }
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if slots.contains(where: { if case .router(held: _?) = $0 { true } else { false } }) {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // Hummingbird closes an idle connection when told to quiesce: not while landing answers are owed.
+        if event is ChannelShouldQuiesceEvent, slots.contains(where: { if case .landing = $0 { true } else { false } }) {
+            quiescePending = true
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// The index of the router slot being read, when its parts are held.
+    private func lastRouterSlotHeld() -> Int? {
+        guard let index = slots.lastIndex(where: { if case .router = $0 { true } else { false } }),
+            case .router(held: _?) = slots[index]
+        else { return nil }
+        return index
+    }
+
+    /// Decides a landing request and submits its visit; nil when the request is the router's.
+    private func startLanding(_ request: HTTPRequest, context: ChannelHandlerContext) -> LandingAnswer? {
+        guard request.method == .get || request.method == .head, let target = request.path else { return nil }
+        let uri = URI(target)
+        guard !landing.routerPaths.contains(Substring(uri.path)) else { return nil }
+        let answer = LandingAnswer(started: .now)
+        let decision: LandingController.Decision
+        do {
+            decision = try landing.controller.decide(
+                method: request.method, path: uri.path, query: uri.query, headers: request.headerFields,
+                remoteAddress: context.channel.remoteAddress)
+        } catch {
+            landing.logger.error("landing answer failed: \(error)")
+            answer.ready = (HTTPResponse(status: .internalServerError, headerFields: [.contentLength: "0"]), ByteBuffer())
+            flush()
+            return answer
+        }
+        var head = HTTPResponse(status: decision.status, headerFields: decision.headers)
+        if head.headerFields[.contentLength] == nil {
+            head.headerFields[.contentLength] = String(decision.body.readableBytes)
+        }
+        head.headerFields[.date] = HTTPDate.now()
+        head.headerFields[.server] = landing.serverName
+        let eventLoop = context.eventLoop
+        // Touched only on the channel's event loop.
+        let handler = NIOLoopBound(self, eventLoop: eventLoop)
+        let waiting = NIOLoopBound(answer, eventLoop: eventLoop)
+        guard let visit = decision.visit else {
+            landing.controller.recorder.metrics.visitNotRecorded(reason: "orphan_rate_limit")
+            answer.ready = (head, decision.body)
+            eventLoop.execute { handler.value.flush() }
+            return answer
+        }
+        let body = decision.body
+        landing.controller.recorder.record(visit, logger: landing.logger) {
+            eventLoop.execute {
+                waiting.value.ready = (head, body)
+                handler.value.flush()
+            }
+        }
+        return answer
+    }
+
+    // MARK: Outbound
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        // Only the router's request at the front of the queue is being answered by the router.
+        context.write(data, promise: promise)
+        if case .end = unwrapOutboundIn(data), case .router = slots.first {
+            slots.removeFirst()
+            flush()
+        }
+    }
+
+    /// Writes the answers that are ready at the front of the queue, then lets a held router request go on.
+    private func flush() {
+        guard let context else { return }
+        var wrote = false
+        while let first = slots.first {
+            switch first {
+            case .landing(let answer):
+                guard let (head, body) = answer.ready else { return finishFlush(context, wrote: wrote) }
+                slots.removeFirst()
+                context.write(wrapOutboundOut(.head(head)), promise: nil)
+                if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(body)), promise: nil) }
+                context.write(wrapOutboundOut(.end(nil)), promise: nil)
+                wrote = true
+                landing.metrics.request(group: "landing", status: head.status.code, duration: .now - answer.started)
+            case .router(let held):
+                if let held {
+                    slots[0] = .router(held: nil)
+                    for part in held { context.fireChannelRead(wrapInboundOut(part)) }
+                    // Hummingbird's async channel hands reads on at the end of a read burst.
+                    context.fireChannelReadComplete()
+                    if readPending {
+                        readPending = false
+                        context.read()
+                    }
+                }
+                return finishFlush(context, wrote: wrote)
+            }
+        }
+        finishFlush(context, wrote: wrote)
+    }
+
+    private func finishFlush(_ context: ChannelHandlerContext, wrote: Bool) {
+        if wrote { context.flush() }
+        if quiescePending, !slots.contains(where: { if case .landing = $0 { true } else { false } }) {
+            quiescePending = false
+            context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+    }
+}
+
+/// `Date` header values, formatted once a second.
+enum HTTPDate {
+    private static let formatter: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return formatter
+    }()
+    private static let cache = NIOLockedValueBox<(second: Int, text: String)>((0, ""))
+
+    static func now() -> String {
+        let second = Int(Date().timeIntervalSince1970)
+        return cache.withLockedValue { cached in
+            if cached.second != second { cached = (second, formatter.string(from: Date(timeIntervalSince1970: Double(second)))) }
+            return cached.text
+        }
+    }
+}
