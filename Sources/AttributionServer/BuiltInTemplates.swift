@@ -8,9 +8,6 @@ enum BuiltInTemplates {
 <!doctype html>
 <html lang="en">
 <head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
 <title>clickattr · {{first_day}} to {{last_day}}</title>
 {{> dashboard_style}}
 </head>
@@ -142,6 +139,9 @@ enum BuiltInTemplates {
 
 """#,
         "dashboard_style": #"""
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
 <style>
   :root { --ink: #1d2b24; --muted: #4a5a52; --line: #dde3e0; --accent: #1f6f54; --panel: #fff; --bg: #f4f6f5; --warn: #b3261e; }
   * { box-sizing: border-box; }
@@ -231,9 +231,6 @@ enum BuiltInTemplates {
 <!doctype html>
 <html lang="en">
 <head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
 <title>clickattr · sign in</title>
 {{> dashboard_style}}
 </head>
