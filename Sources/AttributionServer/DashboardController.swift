@@ -69,11 +69,15 @@ struct DashboardController {
                 return (reports, try await latest, try await store.changeMarks())
             }
         } catch {
-            context.logger.error("dashboard not shown: \(error is CancellationError ? "the database did not answer in time" : "\(error)")")
+            let timedOut = error is CancellationError
+            context.logger.error("dashboard not shown: \(timedOut ? "the database did not answer in time" : "\(error)")")
+            let reason = timedOut
+                ? "The database did not answer within \(Self.patience.components.seconds) s"
+                : "The database could not be read"
             var response = page(
                 "dashboard",
                 [
-                    "range_error": "The database did not answer within \(Self.patience.components.seconds) s, so the figures cannot be shown; try again in a moment.",
+                    "range_error": "\(reason), so the figures cannot be shown; try again in a moment.",
                     "first_day": DashboardPage.label(days.lowerBound), "last_day": DashboardPage.label(days.upperBound),
                     "signed_in": signedIn(request),
                 ], status: .serviceUnavailable)
