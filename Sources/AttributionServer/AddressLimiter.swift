@@ -14,7 +14,6 @@ final class AddressLimiter: Sendable {
 
     let perMinute: Int
     private let window = Mutex(Window())
-    private let skipped = Atomic<Int>(0)
 
     init(perMinute: Int) {
         self.perMinute = perMinute
@@ -30,7 +29,7 @@ final class AddressLimiter: Sendable {
     /// Whether `address` may act once more at `milliseconds`; counts the act when it may.
     func allows(_ address: String?, at milliseconds: Int64) -> Bool {
         let minute = milliseconds / 60_000
-        let allowed = window.withLock { window in
+        return window.withLock { window in
             if window.minute != minute || window.counts.count >= Self.maximumAddresses {
                 window = Window(minute: minute)
             }
@@ -39,10 +38,5 @@ final class AddressLimiter: Sendable {
             window.counts[address ?? ""] = count + 1
             return true
         }
-        if !allowed { skipped.add(1, ordering: .relaxed) }
-        return allowed
     }
-
-    /// Acts refused since start-up (orphan visits answered but not stored).
-    var skippedCount: Int { skipped.load(ordering: .relaxed) }
 }

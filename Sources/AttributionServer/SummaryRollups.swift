@@ -35,8 +35,6 @@ actor SummaryRollups {
     private var busy = false
     private var waiting: [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
     private var waiters: UInt64 = 0
-    /// Hours counted from the database since start-up, for tests.
-    private(set) var countedHours = 0
 
     init(store: any Store, windowMilliseconds: Int64) {
         self.store = store
@@ -99,7 +97,6 @@ actor SummaryRollups {
         let query = ReportQuery(from: run.lowerBound * Self.hour, to: run.upperBound * Self.hour, windowMilliseconds: windowMilliseconds)
         let parts = try await store.summaries(query, of: Self.templates, partMilliseconds: Self.hour)
         for hour in run {
-            countedHours += 1
             let reports = parts[hour] ?? Self.templates
             let size = reports[0].latencies(group: []).bucketCount
             hours[hour] = Hour(reports: reports, buckets: size, lastUsed: uses)

@@ -15,9 +15,6 @@ final class VisitRecorder: Sendable {
         self.metrics = metrics
     }
 
-    /// Visits answered but not stored since start-up.
-    var lostCount: Int { lost.load(ordering: .relaxed) }
-
     /// Returns once the visit is committed, or once it is known that it cannot be.
     func record(_ visit: Visit, logger: Logger) async {
         do {
