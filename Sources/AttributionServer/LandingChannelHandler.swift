@@ -167,7 +167,6 @@ final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         let handler = NIOLoopBound(self, eventLoop: eventLoop)
         let waiting = NIOLoopBound(answer, eventLoop: eventLoop)
         guard let visit = decision.visit else {
-            landing.controller.recorder.metrics.visitNotRecorded(reason: "orphan_rate_limit")
             answer.ready = (head, decision.body)
             eventLoop.execute { handler.value.flush() }
             return answer

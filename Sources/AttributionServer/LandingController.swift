@@ -35,11 +35,7 @@ struct LandingController {
         let decision = try decide(
             method: request.method, path: request.uri.path, query: request.uri.query, headers: request.headers,
             remoteAddress: context.remoteAddress)
-        if let visit = decision.visit {
-            await recorder.record(visit, logger: context.logger)
-        } else {
-            recorder.metrics.visitNotRecorded(reason: "orphan_rate_limit")
-        }
+        if let visit = decision.visit { await recorder.record(visit, logger: context.logger) }
         return Response(
             status: decision.status, headers: decision.headers,
             body: decision.body.readableBytes == 0 ? .init() : .init(byteBuffer: decision.body))
@@ -48,7 +44,7 @@ struct LandingController {
     /// What a landing request records and answers, decided without waiting for anything: the same for the router
     /// and for code on an event loop.
     struct Decision {
-        /// Nil for an orphan visit over its address's allowance: answered, counted, not stored.
+        /// Nil for an orphan visit over its address's allowance: answered, counted (by `decide`), not stored.
         var visit: Visit?
         var status: HTTPResponse.Status
         var headers: HTTPFields
@@ -78,6 +74,7 @@ struct LandingController {
             ip: address.flatMap(anonymizer.anonymize),
             botReason: classifier.botReason(userAgent: userAgent, method: method.rawValue))
         let stored = target != nil || orphans.allows(address, at: visitedAt)
+        if !stored { recorder.metrics.visitNotRecorded(reason: "orphan_rate_limit") }
 
         var (status, answerHeaders, body) = try answer(target, query: query, clickID: clickIDs.primary)
         if knownVisitor == nil {
