@@ -34,18 +34,13 @@ public func buildApplication(
         queueCapacity: config.storage.batch.queueCapacity)
     let metrics = ServiceMetrics()
     let visitWriter = BatchWriter<Visit, Void>(limits: limits) { [spool] visits in
-        let start = ContinuousClock.now
-        do {
+        try await metrics.timingCommit(of: "visits") {
             if let spool {
                 try await spool.append(visits)
             } else {
                 try await store.recordVisits(visits)
             }
-        } catch {
-            metrics.commit(writer: "visits", duration: ContinuousClock.now - start, succeeded: false)
-            throw error
         }
-        metrics.commit(writer: "visits", duration: ContinuousClock.now - start, succeeded: true)
         metrics.visitsRecorded(visits.count)
         return Array(repeating: (), count: visits.count)
     }
@@ -54,15 +49,7 @@ public func buildApplication(
         maxBatchSize: min(limits.maxBatchSize, 16), maxWait: limits.maxWait,
         queueCapacity: min(limits.queueCapacity, 64))
     let deliveryWriter = BatchWriter<WebhookDelivery, IngestOutcome>(limits: deliveryLimits) { deliveries in
-        let start = ContinuousClock.now
-        do {
-            let outcomes = try await store.ingest(deliveries)
-            metrics.commit(writer: "deliveries", duration: ContinuousClock.now - start, succeeded: true)
-            return outcomes
-        } catch {
-            metrics.commit(writer: "deliveries", duration: ContinuousClock.now - start, succeeded: false)
-            throw error
-        }
+        try await metrics.timingCommit(of: "deliveries") { try await store.ingest(deliveries) }
     }
     // Weakly: the writers' commits hold the metrics, and a cycle would keep an application (and its spool's lock) alive.
     metrics.watchQueue("visits") { [weak visitWriter] in visitWriter?.queuedCount ?? 0 }

@@ -69,11 +69,23 @@ final class ServiceMetrics: Sendable {
         Counter(label: "clickattr_visits_not_recorded_total", dimensions: [("reason", reason)], factory: factory).increment()
     }
 
-    func commit(writer: String, duration: Duration, succeeded: Bool) {
-        CoreMetrics.Timer(
-            label: "clickattr_commit_duration_seconds",
-            dimensions: [("writer", writer), ("result", succeeded ? "committed" : "failed")], factory: factory
-        ).recordNanoseconds(duration.nanoseconds)
+    /// Runs a writer's commit and times it, by whether it committed.
+    func timingCommit<Value>(of writer: String, _ commit: () async throws -> Value) async throws -> Value {
+        let start = ContinuousClock.now
+        func record(_ result: String) {
+            CoreMetrics.Timer(
+                label: "clickattr_commit_duration_seconds", dimensions: [("writer", writer), ("result", result)],
+                factory: factory
+            ).recordNanoseconds((ContinuousClock.now - start).nanoseconds)
+        }
+        do {
+            let value = try await commit()
+            record("committed")
+            return value
+        } catch {
+            record("failed")
+            throw error
+        }
     }
 
     func delivery(new: Bool) {
@@ -89,13 +101,9 @@ final class ServiceMetrics: Sendable {
     }
 
     func actionsStored(stored: Int, duplicate: Int) {
-        if stored > 0 {
-            Counter(label: "clickattr_webhook_actions_stored_total", dimensions: [("result", "stored")], factory: factory)
-                .increment(by: stored)
-        }
-        if duplicate > 0 {
-            Counter(label: "clickattr_webhook_actions_stored_total", dimensions: [("result", "duplicate")], factory: factory)
-                .increment(by: duplicate)
+        for (result, count) in [("stored", stored), ("duplicate", duplicate)] where count > 0 {
+            Counter(label: "clickattr_webhook_actions_stored_total", dimensions: [("result", result)], factory: factory)
+                .increment(by: count)
         }
     }
 
@@ -107,7 +115,7 @@ final class ServiceMetrics: Sendable {
         Counter(label: "clickattr_webhook_signature_failures_total", factory: factory).increment()
     }
 
-    /// `result`: created, duplicate or invalid; `source`: api or postback.
+    /// `result`: created, duplicate, invalid or not_stored; `source`: api or postback.
     func conversion(result: String, source: String) {
         Counter(
             label: "clickattr_conversions_total", dimensions: [("result", result), ("source", source)], factory: factory
