@@ -140,7 +140,7 @@ func buildRouter(
     ReportsController(access: access, store: store, windowMilliseconds: config.attribution.windowMilliseconds)
         .addRoutes(to: router)
     DashboardController(
-        keys: config.api.keys, access: access,
+        access: access,
         summaries: rollups,
         store: store, templates: try builtInTemplates(), failedLogins: AddressLimiter(perMinute: 5),
         trustForwardedFor: config.http.trustForwardedFor, servesTLS: config.http.tls.isEnabled,

@@ -7,7 +7,7 @@ import Mustache
 
 /// `GET /dashboard` and its login: the attribution of a range of UTC click days, rendered on the server.
 struct DashboardController {
-    let keys: [String]
+    /// The API keys (bearer or session cookie) that open the page; the login checks a typed key against them.
     let access: ReportAccess
     let summaries: SummaryRollups
     let store: any Store
@@ -106,7 +106,7 @@ struct DashboardController {
         let body = try await request.body.collect(upTo: 4096)
         let form = QueryString.parse(Substring(String(buffer: body)))
         let key = form.first(where: { $0.name == "key" })?.value?.trimmingCharacters(in: .whitespaces) ?? ""
-        guard APIKeys(keys).accepts(key), let cookie = access.sessions.issue(forKey: key, nowSeconds: time / 1000) else {
+        guard access.keys.accepts(key), let cookie = access.sessions.issue(forKey: key, nowSeconds: time / 1000) else {
             _ = failedLogins.allows(address, at: time)
             return page("login", ["error": "That is not one of this service's API keys (api.keys)."], status: .unauthorized)
         }

@@ -1,3 +1,4 @@
+import AttributionCore
 import Crypto
 import Foundation
 import HTTPTypes
@@ -20,19 +21,21 @@ struct DashboardSession: Sendable {
 
     init(apiKeys: [String]) {
         keys = apiKeys.map { key in
-            let digest = SHA256.hash(data: Data(key.utf8))
-            let id = digest.prefix(8).map { String(format: "%02x", $0) }.joined()
             // Never the key itself: a secret only this purpose derives from it.
             let secret = HMAC<SHA256>.authenticationCode(
                 for: Data("clickattr dashboard session v1".utf8), using: SymmetricKey(data: Data(key.utf8)))
-            return Key(id: id, secret: SymmetricKey(data: Data(secret)))
+            return Key(id: Self.id(of: key), secret: SymmetricKey(data: Data(secret)))
         }
+    }
+
+    /// Names a key in the cookie without revealing it: the first 8 bytes of its SHA-256, in hex.
+    private static func id(of key: String) -> String {
+        Hex.encode(SHA256.hash(data: Data(key.utf8)).prefix(8))
     }
 
     /// A cookie value for the key `apiKey` (which must be one of `api.keys`), valid until `now + lifetime`.
     func issue(forKey apiKey: String, nowSeconds: Int64) -> String? {
-        let digest = SHA256.hash(data: Data(apiKey.utf8))
-        let id = digest.prefix(8).map { String(format: "%02x", $0) }.joined()
+        let id = Self.id(of: apiKey)
         guard let key = keys.first(where: { $0.id == id }) else { return nil }
         let payload = "v1.\(id).\(nowSeconds + Self.lifetimeSeconds)"
         return payload + "." + Self.signature(payload, key.secret)
