@@ -272,25 +272,30 @@ enum Charts {
 enum Format {
     /// `1234567` as `1,234,567`.
     static func count(_ value: Int) -> String {
-        let digits = String(value.magnitude)
+        (value < 0 ? "-" : "") + grouped(String(value.magnitude))
+    }
+
+    /// Sums per currency as `13,948.45 BRL · 5,297.02 EUR` (the amounts as `report` writes them, thousands
+    /// separated, every currency named); "–" without any.
+    static func money(_ values: [(currency: String?, micros: Money.Sum)]) -> String {
+        guard !values.isEmpty else { return "–" }
+        return values.map { value in
+            let amount = Money.format(value.micros)
+            let negative = amount.hasPrefix("-")
+            let sides = amount.dropFirst(negative ? 1 : 0).split(separator: ".", maxSplits: 1)
+            let text = (negative ? "-" : "") + grouped(sides[0]) + (sides.count > 1 ? "." + sides[1] : "")
+            return value.currency.map { "\(text) \($0)" } ?? text
+        }.joined(separator: " · ")
+    }
+
+    /// Digits with a comma before every group of three from the right.
+    private static func grouped(_ digits: some StringProtocol) -> String {
         var result = ""
         for (index, digit) in digits.enumerated() {
             if index > 0 && (digits.count - index) % 3 == 0 { result.append(",") }
             result.append(digit)
         }
-        return (value < 0 ? "-" : "") + result
-    }
-
-    /// The report's `13948.45 BRL; 5297.02 EUR` as `13,948.45 BRL · 5,297.02 EUR`.
-    static func money(_ text: String) -> String {
-        text.split(separator: ";").map { part -> String in
-            let pieces = part.trimmingCharacters(in: .whitespaces).split(separator: " ", maxSplits: 1)
-            guard let amount = pieces.first else { return String(part) }
-            let sides = amount.split(separator: ".", maxSplits: 1)
-            let whole = sides.first.flatMap { Int($0) }.map(count) ?? String(sides.first ?? "")
-            let fraction = sides.count > 1 ? "." + sides[1] : ""
-            return ([whole + fraction] + pieces.dropFirst().map(String.init)).joined(separator: " ").trimmingCharacters(in: .whitespaces)
-        }.joined(separator: " · ")
+        return result
     }
 
     /// `0.7034` as `70.3 %`.

@@ -88,7 +88,7 @@ struct DashboardPage {
             kpi("visit_rate", "Visit rate", percent("visit_rate"), "visited clicks ÷ clicks"),
             kpi("conversions", "Conversions", Format.count(totals.number("conversions"))),
             kpi("conversion_rate", "Conversion rate", percent("conversion_rate"), "clicks with a conversion ÷ clicks"),
-            kpi("conversion_value", "Conversion value", shownValue(reports[0], group: []), "per currency"),
+            kpi("conversion_value", "Conversion value", Format.money(reports[0].conversionValues(group: [])), "per currency"),
             kpi("orphan_visits", "Orphan visits", Format.count(totals.number("orphan_visits")), "click id Meta never reported"),
             kpi("bot_visits", "Bot visits", Format.count(totals.number("bot_visits")), "previews and crawlers"),
             kpi("p50_click_to_visit_ms", "Median latency", latency("p50_click_to_visit_ms"), "click to first visit"),
@@ -154,28 +154,19 @@ struct DashboardPage {
             breakdown(5, title: "By WhatsApp account", key: "waba_id", none: "(not given)", help: "The WhatsApp Business Account the message came from."),
         ]
         context["latest"] = latest.map { row -> [String: Any] in
-            let cells = Dictionary(uniqueKeysWithValues: zip(ClickReportRow.columns, row.cells))
-            func text(_ name: String) -> String { cells[name]?.plainText ?? "" }
-            let latency: String
-            if case .number(let value?) = cells["click_to_visit_ms"] { latency = Format.latency(value) } else { latency = "–" }
+            let cells = Measures(columns: ClickReportRow.columns, row: row.cells)
+            let text = cells.text
+            let latency = cells.optionalNumber("click_to_visit_ms").map(Format.latency) ?? "–"
             return [
                 "clicked_at": text("clicked_at").replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: ".000Z", with: "Z"),
                 "click_id": text("click_id"), "product_id": text("product_id"), "click_component": text("click_component"),
                 "status": text("status"), "status_label": text("status").replacingOccurrences(of: "_", with: " "),
                 "latency": latency, "visits": text("visits"), "bot_visits": text("bot_visits"),
                 "conversions": text("conversions"),
-                "conversion_value": row.conversionValues.isEmpty
-                    ? "" : Format.money(row.conversionValues.map { "\(Money.format($0.micros)) \($0.currency ?? "")" }.joined(separator: "; ")),
+                "conversion_value": row.conversionValues.isEmpty ? "" : Format.money(row.conversionValues),
             ]
         }
         return context
-    }
-
-    /// A conversion value as people read it: every currency named, thousands separated; "–" without one.
-    private func shownValue(_ report: SummaryReport, group: [String?]) -> String {
-        let values = report.conversionValues(group: group)
-        guard !values.isEmpty else { return "–" }
-        return Format.money(values.map { "\(Money.format($0.micros)) \($0.currency ?? "")" }.joined(separator: "; "))
     }
 
     /// One breakdown table, its rows by clicks (most first), each with a bar as wide as its share of the clicks.
@@ -201,7 +192,7 @@ struct DashboardPage {
                     "conversions": Format.count(measures.number("conversions")), "conversions_value": measures.text("conversions"),
                     "conversion_value": measures.text("conversion_value"),
                     "orphan_visits": Format.count(measures.number("orphan_visits")), "orphans_value": measures.text("orphan_visits"),
-                    "conversion_value_shown": shownValue(reports[index], group: row.group),
+                    "conversion_value_shown": Format.money(reports[index].conversionValues(group: row.group)),
                     "share": String(format: "%.1f", 100 * Double(measures.number("clicks")) / Double(clicks)),
                 ]
             },
