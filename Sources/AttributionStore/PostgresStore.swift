@@ -472,11 +472,11 @@ public final class PostgresStore: Store, SpoolDestination {
             binds.append(marks.actions)
             binds.append(marks.visits)
             binds.append(marks.conversions)
-            var days: Set<Int64> = []
+            var hours: Set<Int64> = []
             let rows = try await client.query(
                 PostgresQuery(unsafeSQL: ChangeSQL.postgres.changedHours, binds: binds), logger: logger)
-            for try await day in rows.decode(Int64.self) { days.insert(day) }
-            return days
+            for try await hour in rows.decode(Int64.self) { hours.insert(hour) }
+            return hours
         }
     }
 
