@@ -63,11 +63,8 @@ public func buildApplication(
         webhooks: WebhookIngestor(writer: deliveryWriter, logger: logger, now: now), templates: templates,
         metrics: metrics, rollups: rollups, now: now)
     let landing = LandingChannelHandler.Landing(
-        controller: landingController,
-        routerPaths: .init(
-            exact: Set([config.webhook.path, "/healthz", "/readyz"] + (config.metrics.port == 0 ? ["/metrics"] : [])),
-            prefixes: ["/api/", "/dashboard"]),
-        metrics: metrics, serverName: "clickattr", logger: logger)
+        controller: landingController, routerPaths: routerPaths(config: config), metrics: metrics,
+        serverName: serverName, logger: logger)
     let landingHandlers: @Sendable () -> [any RemovableChannelHandler] = { [LandingChannelHandler(landing: landing)] }
     let metricsServer: [any Service] = config.metrics.port == 0 ? [] : [
         Application(
@@ -102,7 +99,7 @@ public func buildApplication(
                 responder: responder, limits: clientLimits, certificates: certificates, http1Handlers: landingHandlers)
         },
         configuration: .init(
-            address: .hostname(config.http.host, port: config.http.port), serverName: "clickattr",
+            address: .hostname(config.http.host, port: config.http.port), serverName: serverName,
             availableConnectionsDelegate: MaximumAvailableConnections(
                 ConnectionCeiling.effective(configured: config.http.maxConnections, logger: logger))),
         // Stopped in reverse order: the server, then the writers drain, then the shipper ships what it can.
@@ -111,6 +108,17 @@ public func buildApplication(
             + (config.retention.days > 0 ? [DailyPurge(store: store, days: config.retention.days, logger: logger, now: now)] : []),
         logger: logger)
     return app
+}
+
+/// The `Server` header of every answer.
+let serverName = "clickattr"
+
+/// The paths `buildRouter` answers GET and HEAD on with something other than the landing controller: every other
+/// GET or HEAD is the landing channel handler's. Kept beside the routes it lists.
+func routerPaths(config: ClickattrConfig) -> LandingChannelHandler.RouterPaths {
+    .init(
+        exact: Set([config.webhook.path, "/healthz", "/readyz"] + (config.metrics.port == 0 ? ["/metrics"] : [])),
+        prefixes: ["/api/", "/dashboard"])
 }
 
 /// Every route of the service, in one router.
