@@ -111,6 +111,7 @@ let package = Package(
             dependencies: [
                 "AttributionStore",
                 "ClickattrTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

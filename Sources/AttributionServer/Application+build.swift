@@ -33,16 +33,20 @@ public func buildApplication(
         maxWait: .milliseconds(config.storage.batch.maxWaitMilliseconds),
         queueCapacity: config.storage.batch.queueCapacity)
     let metrics = ServiceMetrics()
-    let visitWriter = BatchWriter<Visit, Void>(limits: limits) { [spool] visits in
-        try await metrics.timingCommit(of: "visits") {
+    let losses = VisitLosses(metrics: metrics, logger: logger)
+    // On the writer's own thread, which a commit may block: the spool's append is synchronous, and a store without
+    // a spool (a test's) is waited for.
+    let visitWriter = VisitWriter(limits: limits) { [spool] visits in
+        try metrics.timingCommit(of: "visits") {
             if let spool {
-                try await spool.append(visits)
+                try spool.append(visits)
             } else {
-                try await store.recordVisits(visits)
+                try waitFor { try await store.recordVisits(visits) }
             }
         }
         metrics.visitsRecorded(visits.count)
-        return Array(repeating: (), count: visits.count)
+    } lost: { visit, error in
+        losses.lose(visit, error)
     }
     // A delivery may hold 1000 actions and 4 MiB: its queue stays short so memory stays bounded (64 x 4 MiB).
     let deliveryLimits = BatchLimits(
@@ -57,7 +61,7 @@ public func buildApplication(
     if let spool { metrics.watchSpool(spool) }
     let rollups = SummaryRollups(store: store, windowMilliseconds: config.attribution.windowMilliseconds)
     let landingController = makeLandingController(
-        config: config, recorder: VisitRecorder(writer: visitWriter, metrics: metrics), templates: templates, now: now)
+        config: config, recorder: VisitRecorder(writer: visitWriter, metrics: metrics, losses: losses), templates: templates, now: now)
     let router = try buildRouter(
         config: config, store: store, spool: spool, landing: landingController,
         webhooks: WebhookIngestor(writer: deliveryWriter, logger: logger, now: now), templates: templates,

@@ -65,7 +65,11 @@ final class ConnectionClock {
     private var phase = Phase.waiting(headStarted: true)
     /// For each request read and not yet answered, in order: whether its connection stays open after the answer.
     private var keepAlive: [Bool] = []
-    private var deadline: Scheduled<Void>?
+    /// When the connection is closed unless the client moves on; nil while the server is answering.
+    private var due: NIODeadline?
+    /// The one timer that checks `due`: it fires no later than `due` and re-arms itself when `due` moved on. A
+    /// deadline moved later (every request moves it several times) costs no timer work.
+    private var timer: (at: NIODeadline, task: Scheduled<Void>)?
     private var context: ChannelHandlerContext?
     private var quiescing = false
 
@@ -83,8 +87,9 @@ final class ConnectionClock {
     }
 
     fileprivate func stop() {
-        deadline?.cancel()
-        deadline = nil
+        timer?.task.cancel()
+        timer = nil
+        due = nil
         context = nil
     }
 
@@ -141,21 +146,35 @@ final class ConnectionClock {
     private var bodyDeadline: TimeAmount { quiescing ? min(limits.body, limits.drain) : limits.body }
 
     private func schedule(_ delay: TimeAmount) {
-        deadline?.cancel()
+        let at = NIODeadline.now() + delay
+        due = at
+        if let timer, timer.at <= at { return }
+        arm(at)
+    }
+
+    private func arm(_ at: NIODeadline) {
+        timer?.task.cancel()
+        timer = nil
         guard let context else { return }
-        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [weak self] in
-            self?.expired()
+        let task = context.eventLoop.assumeIsolated().scheduleTask(deadline: at) { [weak self] () -> Void in
+            self?.timerFired()
         }
+        timer = (at, task)
     }
 
     private func cancel() {
-        deadline?.cancel()
-        deadline = nil
+        due = nil
     }
 
-    private func expired() {
-        deadline = nil
-        context?.close(promise: nil)
+    private func timerFired() {
+        timer = nil
+        guard let due else { return }
+        if due <= .now() {
+            self.due = nil
+            context?.close(promise: nil)
+        } else {
+            arm(due)
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import AttributionCore
+import AttributionStore
 import DequeModule
 import Foundation
 import HTTPTypes
@@ -28,6 +29,46 @@ final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         let metrics: ServiceMetrics
         let serverName: String
         let logger: Logger
+        let listeners = LoopListeners()
+    }
+
+    /// One visit-commit listener per event loop: a commit wakes each loop once, for all of its answers.
+    final class LoopListeners: Sendable {
+        private let byLoop = NIOLockedValueBox<[ObjectIdentifier: Listener]>([:])
+
+        func listener(for eventLoop: any EventLoop) -> Listener {
+            byLoop.withLockedValue { byLoop in
+                if let listener = byLoop[ObjectIdentifier(eventLoop)] { return listener }
+                let listener = Listener(eventLoop: eventLoop)
+                byLoop[ObjectIdentifier(eventLoop)] = listener
+                return listener
+            }
+        }
+    }
+
+    final class Listener: VisitCommitListener {
+        let eventLoop: any EventLoop
+
+        init(eventLoop: any EventLoop) {
+            self.eventLoop = eventLoop
+        }
+
+        func committed(_ tickets: [AnyObject], result: Result<Void, any Error>) {
+            // The tickets are this loop's answers, touched only on it.
+            let answers = UnsafeTransfer(tickets)
+            eventLoop.execute {
+                for ticket in answers.value {
+                    let answer = unsafeDowncast(ticket, to: LandingAnswer.self)
+                    answer.ready = answer.prepared
+                    answer.handler?.flush()
+                }
+            }
+        }
+    }
+
+    private struct UnsafeTransfer<Value>: @unchecked Sendable {
+        let value: Value
+        init(_ value: Value) { self.value = value }
     }
 
     /// The paths the router answers GET and HEAD on; every other GET or HEAD is a landing request.
@@ -47,12 +88,18 @@ final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         case router(held: [HTTPRequestPart]?)
     }
 
-    private final class LandingAnswer {
+    /// A landing request's answer: written once `ready`. Its visit's ticket while the commit is pending.
+    final class LandingAnswer {
         var ready: (head: HTTPResponse, body: ByteBuffer)?
+        /// The answer to give once the visit is committed.
+        var prepared: (head: HTTPResponse, body: ByteBuffer)?
         let started: ContinuousClock.Instant
+        /// Kept while the answer is owed; nil once the connection's handler is gone.
+        var handler: LandingChannelHandler?
 
-        init(started: ContinuousClock.Instant) {
+        init(started: ContinuousClock.Instant, handler: LandingChannelHandler) {
             self.started = started
+            self.handler = handler
         }
     }
 
@@ -65,6 +112,7 @@ final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// A `read` the channel asked for while a router request was held.
     private var readPending = false
     private var quiescePending = false
+    private var listener: Listener?
 
     init(landing: Landing) {
         self.landing = landing
@@ -72,10 +120,14 @@ final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        listener = landing.listeners.listener(for: context.eventLoop)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        // Answers still waiting for commits hold this handler: let them go.
+        for case .landing(let answer) in slots { answer.handler = nil }
+        slots.removeAll()
     }
 
     // MARK: Inbound
@@ -144,7 +196,7 @@ final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         guard request.method == .get || request.method == .head, let target = request.path else { return nil }
         let uri = URI(target)
         guard !landing.routerPaths.contains(Substring(uri.path)) else { return nil }
-        let answer = LandingAnswer(started: .now)
+        let answer = LandingAnswer(started: .now, handler: self)
         let decision: LandingController.Decision
         do {
             decision = try landing.controller.decide(
@@ -153,30 +205,23 @@ final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         } catch {
             landing.logger.error("landing answer failed: \(error)")
             answer.ready = (HTTPResponse(status: .internalServerError, headerFields: [.contentLength: "0"]), ByteBuffer())
-            flush()
+            context.eventLoop.assumeIsolated().execute { self.flush() }
             return answer
         }
         var head = HTTPResponse(status: decision.status, headerFields: decision.headers)
         if head.headerFields[.contentLength] == nil {
             head.headerFields[.contentLength] = String(decision.body.readableBytes)
         }
-        head.headerFields[.date] = HTTPDate.now()
-        head.headerFields[.server] = landing.serverName
-        let eventLoop = context.eventLoop
-        // Touched only on the channel's event loop.
-        let handler = NIOLoopBound(self, eventLoop: eventLoop)
-        let waiting = NIOLoopBound(answer, eventLoop: eventLoop)
-        guard let visit = decision.visit else {
+        head.headerFields.append(HTTPField(name: .date, value: HTTPDate.now()))
+        head.headerFields.append(HTTPField(name: .server, value: landing.serverName))
+        if let visit = decision.visit, let listener,
+            landing.controller.recorder.record(visit, listener: listener, ticket: answer)
+        {
+            answer.prepared = (head, decision.body)
+        } else {
+            // Nothing to wait for (an orphan over its allowance, or a visit that could not be queued).
             answer.ready = (head, decision.body)
-            eventLoop.execute { handler.value.flush() }
-            return answer
-        }
-        let body = decision.body
-        landing.controller.recorder.record(visit, logger: landing.logger) {
-            eventLoop.execute {
-                waiting.value.ready = (head, body)
-                handler.value.flush()
-            }
+            context.eventLoop.assumeIsolated().execute { self.flush() }
         }
         return answer
     }
@@ -193,7 +238,7 @@ final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     /// Writes the answers that are ready at the front of the queue, then lets a held router request go on.
-    private func flush() {
+    fileprivate func flush() {
         guard let context else { return }
         var wrote = false
         while let first = slots.first {
@@ -201,6 +246,7 @@ final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             case .landing(let answer):
                 guard let (head, body) = answer.ready else { return finishFlush(context, wrote: wrote) }
                 slots.removeFirst()
+                answer.handler = nil
                 context.write(wrapOutboundOut(.head(head)), promise: nil)
                 if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(body)), promise: nil) }
                 context.write(wrapOutboundOut(.end(nil)), promise: nil)

@@ -35,7 +35,7 @@ struct LandingController {
         let decision = try decide(
             method: request.method, path: request.uri.path, query: request.uri.query, headers: request.headers,
             remoteAddress: context.remoteAddress)
-        if let visit = decision.visit { await recorder.record(visit, logger: context.logger) }
+        if let visit = decision.visit { await recorder.record(visit) }
         return Response(
             status: decision.status, headers: decision.headers,
             body: decision.body.readableBytes == 0 ? .init() : .init(byteBuffer: decision.body))
@@ -78,7 +78,7 @@ struct LandingController {
 
         var (status, answerHeaders, body) = try answer(target, query: query, clickID: clickIDs.primary)
         if knownVisitor == nil {
-            answerHeaders[.setCookie] = VisitorCookie.setCookieHeader(visitorID)
+            answerHeaders.append(HTTPField(name: .setCookie, value: VisitorCookie.setCookieHeader(visitorID)))
         }
         if method == .head {
             answerHeaders[.contentLength] = String(body.readableBytes)
@@ -91,18 +91,14 @@ struct LandingController {
         _ target: (route: Route, location: RedirectLocation)?, query: [QueryString.Pair], clickID: String?
     ) throws -> (HTTPResponse.Status, HTTPFields, ByteBuffer) {
         guard let (route, redirect) = target else {
-            return (.notFound, SecurityHeaders.fields(contentType: "text/plain; charset=utf-8"), ByteBuffer(string: "Not found\n"))
+            return (.notFound, Self.notFoundFields, Self.notFoundBody)
         }
         let location = redirect.location(query: query, passthrough: route.passthroughQuery)
         switch route.mode {
         case .redirect:
-            return (
-                .found,
-                [
-                    .location: location, .cacheControl: "no-store", .contentLength: "0",
-                    .referrerPolicy: SecurityHeaders.referrerPolicy,
-                ], ByteBuffer()
-            )
+            var fields = Self.redirectFields
+            fields.append(HTTPField(name: .location, value: location))
+            return (.found, fields, ByteBuffer())
         case .landing:
             let context: [String: Any] = ["destination": location, "slug": route.slug, "click_id": clickID ?? ""]
             guard let html = templates.render(context, withTemplate: "landing") else {
@@ -114,6 +110,13 @@ struct LandingController {
             )
         }
     }
+
+    // Made once: every landing answer starts from one of these.
+    private static let notFoundFields = SecurityHeaders.fields(contentType: "text/plain; charset=utf-8")
+    private static let notFoundBody = ByteBuffer(string: "Not found\n")
+    private static let redirectFields: HTTPFields = [
+        .cacheControl: "no-store", .contentLength: "0", .referrerPolicy: SecurityHeaders.referrerPolicy,
+    ]
 
     /// Cuts text to at most `limit` UTF-8 bytes without splitting a character.
     static func bounded(_ text: String, _ limit: Int) -> String {

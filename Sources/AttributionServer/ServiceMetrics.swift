@@ -72,20 +72,34 @@ final class ServiceMetrics: Sendable {
     /// Runs a writer's commit and times it, by whether it committed.
     func timingCommit<Value>(of writer: String, _ commit: () async throws -> Value) async throws -> Value {
         let start = ContinuousClock.now
-        func record(_ result: String) {
-            CoreMetrics.Timer(
-                label: "clickattr_commit_duration_seconds", dimensions: [("writer", writer), ("result", result)],
-                factory: factory
-            ).recordNanoseconds((ContinuousClock.now - start).nanoseconds)
-        }
         do {
             let value = try await commit()
-            record("committed")
+            recordCommit(of: writer, "committed", since: start)
             return value
         } catch {
-            record("failed")
+            recordCommit(of: writer, "failed", since: start)
             throw error
         }
+    }
+
+    /// Runs a writer's commit on the calling thread and times it, by whether it committed.
+    func timingCommit<Value>(of writer: String, _ commit: () throws -> Value) throws -> Value {
+        let start = ContinuousClock.now
+        do {
+            let value = try commit()
+            recordCommit(of: writer, "committed", since: start)
+            return value
+        } catch {
+            recordCommit(of: writer, "failed", since: start)
+            throw error
+        }
+    }
+
+    private func recordCommit(of writer: String, _ result: String, since start: ContinuousClock.Instant) {
+        CoreMetrics.Timer(
+            label: "clickattr_commit_duration_seconds", dimensions: [("writer", writer), ("result", result)],
+            factory: factory
+        ).recordNanoseconds((ContinuousClock.now - start).nanoseconds)
     }
 
     func delivery(new: Bool) {

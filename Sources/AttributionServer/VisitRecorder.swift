@@ -1,38 +1,58 @@
 import AttributionCore
 import AttributionStore
+import Dispatch
 import Logging
 import Synchronization
 
-/// Records visits through the group-commit writer. A visit that cannot be stored (queue full, database
-/// failure) never blocks the visitor: it is counted and logged whole, so it can still be recovered.
+/// Records visits through the visit writer's group commit. A visit that cannot be stored (queue full, spool full,
+/// database failure) never blocks the visitor: it is counted and logged whole, so it can still be recovered.
 final class VisitRecorder: Sendable {
-    let writer: BatchWriter<Visit, Void>
+    let writer: VisitWriter
     let metrics: ServiceMetrics
-    private let lost = Atomic<Int>(0)
+    let losses: VisitLosses
 
-    init(writer: BatchWriter<Visit, Void>, metrics: ServiceMetrics) {
+    init(writer: VisitWriter, metrics: ServiceMetrics, losses: VisitLosses) {
         self.writer = writer
         self.metrics = metrics
+        self.losses = losses
     }
 
     /// Returns once the visit is committed, or once it is known that it cannot be.
-    func record(_ visit: Visit, logger: Logger) async {
+    func record(_ visit: Visit) async {
         do {
             try await writer.submit(visit)
+        } catch let refusal as VisitWriter.Refusal {
+            losses.lose(visit, refusal)
         } catch {
-            lose(visit, error, logger: logger)
+            // A failed commit: the writer has counted and logged it.
         }
     }
 
-    /// Calls `then` once the visit is committed, or once it is known that it cannot be: for an event loop.
-    func record(_ visit: Visit, logger: Logger, then: @escaping @Sendable () -> Void) {
-        writer.submit(visit) { [self] result in
-            if case .failure(let error) = result { lose(visit, error, logger: logger) }
-            then()
+    /// Queues the visit for `listener`, which hears of `ticket` once the visit is committed or its commit failed;
+    /// false (the visit counted and logged as lost) when it cannot be queued.
+    func record(_ visit: Visit, listener: any VisitCommitListener, ticket: AnyObject) -> Bool {
+        do {
+            try writer.submit(visit, listener: listener, ticket: ticket)
+            return true
+        } catch {
+            losses.lose(visit, error)
+            return false
         }
     }
+}
 
-    private func lose(_ visit: Visit, _ error: any Error, logger: Logger) {
+/// Counts and logs visits answered but not stored, each whole, so it can still be recovered.
+final class VisitLosses: Sendable {
+    let metrics: ServiceMetrics
+    let logger: Logger
+    private let lost = Atomic<Int>(0)
+
+    init(metrics: ServiceMetrics, logger: Logger) {
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    func lose(_ visit: Visit, _ error: any Error) {
         let total = lost.add(1, ordering: .relaxed).newValue
         metrics.visitNotRecorded(reason: Self.reason(error))
         logger.error(
@@ -48,10 +68,22 @@ final class VisitRecorder: Sendable {
     /// The `reason` label of `clickattr_visits_not_recorded_total`.
     static func reason(_ error: any Error) -> String {
         switch error {
-        case BatchWriter<Visit, Void>.Refusal.queueFull: "queue_full"
-        case BatchWriter<Visit, Void>.Refusal.stopped: "stopped"
+        case VisitWriter.Refusal.queueFull: "queue_full"
+        case VisitWriter.Refusal.stopped: "stopped"
         case is VisitSpool.Full: "spool_full"
         default: "store_error"
         }
     }
+}
+
+/// Runs async work to its end from a thread that may block on it (the visit writer's own).
+func waitFor(_ work: @escaping @Sendable () async throws -> Void) throws {
+    let done = DispatchSemaphore(value: 0)
+    let outcome = Mutex<Result<Void, any Error>>(.success(()))
+    Task {
+        do { try await work() } catch { outcome.withLock { $0 = .failure(error) } }
+        done.signal()
+    }
+    done.wait()
+    try outcome.withLock { $0 }.get()
 }

@@ -1,5 +1,7 @@
 import AttributionCore
+import Glibc
 import Hummingbird
+import Synchronization
 
 /// The first-party cookie `ca_vid` that lets a later conversion find the visitor's click.
 enum VisitorCookie {
@@ -33,9 +35,7 @@ enum VisitorCookie {
     /// in time order land at the end of the `visits(visitor_id)` index instead of on a random page of it, so a
     /// group commit writes a few index pages rather than one per new visitor.
     static func newID(now milliseconds: Int64) -> String {
-        // Two 64-bit draws rather than ten byte draws: each draw is a system call.
-        var generator = SystemRandomNumberGenerator()
-        let random: (UInt64, UInt64) = (generator.next(), generator.next())
+        let random = RandomPool.shared.next()
         let time = UInt64(clamping: milliseconds) & 0xFFFF_FFFF_FFFF
         let bits = ((time << 16 | random.0 >> 48).bigEndian, (random.0 << 16 | random.1 >> 48).bigEndian)
         return withUnsafeBytes(of: bits) { Hex.encode($0) }
@@ -43,5 +43,33 @@ enum VisitorCookie {
 
     static func setCookieHeader(_ id: String) -> String {
         "\(name)=\(id); Path=/; Max-Age=\(maxAgeSeconds); HttpOnly; SameSite=Lax"
+    }
+}
+
+/// Random bits from the system, fetched 4 KiB at a time: one system call for 256 visitor ids rather than two for
+/// each (a system call was a tenth of a landing request's own work). glibc's `arc4random_buf` draws from the
+/// kernel's generator (`getrandom`).
+final class RandomPool: Sendable {
+    static let shared = RandomPool()
+    private static let words = 512
+
+    private let pool = Mutex<(words: [UInt64], used: Int)>(([], 0))
+
+    /// Two 64-bit draws.
+    func next() -> (UInt64, UInt64) {
+        pool.withLock { pool in
+            if pool.used + 2 > pool.words.count {
+                pool.words = Self.fetch()
+                pool.used = 0
+            }
+            defer { pool.used += 2 }
+            return (pool.words[pool.used], pool.words[pool.used + 1])
+        }
+    }
+
+    private static func fetch() -> [UInt64] {
+        var words = [UInt64](repeating: 0, count: Self.words)
+        words.withUnsafeMutableBytes { arc4random_buf($0.baseAddress!, $0.count) }
+        return words
     }
 }

@@ -19,6 +19,7 @@ public final class SpoolShipper: Service {
     let logger: Logger
     let batchSize: Int
     let drainLimit: Duration
+    let gathering: Duration
     /// Whether the last batch failed: the logs say when shipping stops and when it resumes, not every retry.
     private let failing = Atomic<Bool>(false)
     /// The size of the next batch: halved after a failure (a batch the database cannot commit within its write
@@ -27,17 +28,23 @@ public final class SpoolShipper: Service {
     private let sizing: Mutex<(next: Int, successes: Int)>
     static let smallestBatch = 50
 
-    public init(spool: VisitSpool, store: any SpoolDestination, logger: Logger, batchSize: Int = 5_000, drainLimit: Duration = .seconds(10)) {
+    public init(spool: VisitSpool, store: any SpoolDestination, logger: Logger, batchSize: Int = 5_000, drainLimit: Duration = .seconds(10),
+        gathering: Duration = .milliseconds(250)
+    ) {
         self.spool = spool
         self.store = store
         self.logger = logger
         self.batchSize = batchSize
         self.drainLimit = drainLimit
+        self.gathering = gathering
         self.sizing = Mutex((batchSize, 0))
     }
 
     public func run() async throws {
         // An idle spool is looked at every 50 ms (a counter, not a read), so a visit is shipped well within a second.
+        // After shipping, the shipper lets visits gather for `gathering`: under load each batch then carries
+        // thousands of visits, and the database's commit, its sync and the index pages it dirties are paid per
+        // batch rather than per handful of visits.
         var backoff: Duration = .milliseconds(100)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             if spool.depth.rows == 0 {
@@ -47,6 +54,7 @@ public final class SpoolShipper: Service {
             switch await shipAll() {
             case .empty:
                 backoff = .milliseconds(100)
+                if spool.depth.rows < batchSize { await pause(gathering) }
             case .failed(let progressed):
                 // Progress before the failure means the database is there and only the batch was too big.
                 backoff = progressed ? .milliseconds(100) : backoff

@@ -3,13 +3,17 @@ import Foundation
 import GRDB
 import Synchronization
 
-/// One instance's own record of the visits it answered and has not yet shipped to the shared database: an
-/// append-only SQLite table, written in group-committed, fsync'd transactions, with no index but the rowid. A
-/// visit is here before its answer; the shipper copies batches to PostgreSQL and then forgets them.
+/// One instance's own record of the visits it answered and has not yet shipped to the database: an append-only
+/// SQLite table with no index but the rowid, one row per group commit holding that commit's visits as compact
+/// binary records (`SpoolRecord`), written in fsync'd transactions. A visit is here before its answer; the
+/// shipper copies batches to the database and then forgets them. A commit costs one row's insert and the WAL's
+/// append, whatever the number of visits in it.
 ///
-/// Each spooled visit's key is the spool's own id (a UUID made when the file is created) and its rowid, which
-/// `AUTOINCREMENT` never reuses: shipping the same rows twice (after a crash between the database's commit and
-/// the spool's delete) stores them once. An instance holds an exclusive lock on its spool file for its life.
+/// Each spooled visit's key is the spool's own id (a UUID made when the file is created), its row's id, which
+/// `AUTOINCREMENT` never reuses, and its place in the row: shipping the same rows twice (after a crash between the
+/// database's commit and the spool's delete) stores them once. Spools written before batches were rows keep
+/// their visits in `spooled_visits`, one row each; those are shipped first. An instance holds an exclusive lock
+/// on its spool file for its life.
 public final class VisitSpool: Sendable {
     public struct InUse: Error, CustomStringConvertible {
         public let description: String
@@ -74,13 +78,24 @@ public final class VisitSpool: Sendable {
                             ip TEXT,
                             bot_reason TEXT
                         );
+                        CREATE TABLE IF NOT EXISTS spooled_batches (
+                            id INTEGER PRIMARY KEY AUTOINCREMENT,
+                            visits INTEGER NOT NULL,
+                            bytes INTEGER NOT NULL,
+                            records BLOB NOT NULL
+                        );
                         """)
                 var identity = try String.fetchOne(db, sql: "SELECT id FROM spool_identity")
                 if identity == nil {
                     identity = UUID().uuidString.lowercased()
                     try db.execute(sql: "INSERT INTO spool_identity (id) VALUES (?)", arguments: [identity])
                 }
-                let row = try Row.fetchOne(db, sql: "SELECT count(*), coalesce(sum(bytes), 0) FROM spooled_visits")!
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT (SELECT count(*) FROM spooled_visits) + (SELECT coalesce(sum(visits), 0) FROM spooled_batches),
+                            (SELECT coalesce(sum(bytes), 0) FROM spooled_visits) + (SELECT coalesce(sum(bytes), 0) FROM spooled_batches)
+                        """)!
                 return (identity!, row[0], row[1])
             }
             self.identity = identity
@@ -102,10 +117,14 @@ public final class VisitSpool: Sendable {
     public var depth: (rows: Int, bytes: Int64) { pending.withLock { $0 } }
 
     /// Appends visits in one fsync'd transaction; throws `Full` (storing none) when they would pass `maxBytes`.
-    public func append(_ visits: [Visit]) async throws {
+    /// Runs on the calling thread.
+    public func append(_ visits: [Visit]) throws {
         guard !visits.isEmpty else { return }
-        let sizes = visits.map(Self.size)
-        let total = sizes.reduce(0, +)
+        var records: [UInt8] = []
+        records.reserveCapacity(visits.count * 256)
+        for visit in visits { SpoolRecord.append(visit, to: &records) }
+        // What a visit is counted as against `maxBytes`: its record, plus a share of the row's overhead.
+        let total = Int64(records.count + 16 * visits.count)
         let admitted = pending.withLock { pending in
             guard pending.bytes + total <= maxBytes else { return false }
             pending.bytes += total
@@ -116,20 +135,10 @@ public final class VisitSpool: Sendable {
             throw Full(description: "the visit spool holds \(maxBytes) bytes not yet shipped (storage.spool.max_bytes)")
         }
         do {
-            try await queue.write { db in
-                let insert = try db.cachedStatement(
-                    sql: """
-                        INSERT INTO spooled_visits (bytes, visited_at, method, path, slug, click_id, click_parameters,
-                            click_id_problem, visitor_id, user_agent, referrer, ip, bot_reason)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """)
-                var row = RawInsert(insert, in: db)
-                for (visit, size) in zip(visits, sizes) {
-                    try row.bind(size)
-                    try row.bindVisit(visit)
-                    try row.bind(visit.botReason)
-                    try row.run()
-                }
+            try queue.write { db in
+                try db.execute(
+                    sql: "INSERT INTO spooled_batches (visits, bytes, records) VALUES (?, ?, ?)",
+                    arguments: [visits.count, total, Data(records)])
             }
         } catch {
             pending.withLock { pending in
@@ -140,58 +149,69 @@ public final class VisitSpool: Sendable {
         }
     }
 
-    /// A batch of the oldest spooled visits, each with its key; `through` is the last rowid of the batch.
+    /// A batch of the oldest spooled visits, each with its key.
     public struct Batch: Sendable {
         public let visits: [(key: String?, visit: Visit)]
-        let through: Int64
+        /// The last row of the batch, in the table it came from.
+        let through: (legacy: Bool, id: Int64)
         let bytes: Int64
     }
 
-    /// Up to `limit` of the oldest visits not yet forgotten; nil when the spool is empty.
+    /// The oldest visits not yet forgotten: whole spooled rows, as many as reach `limit` visits (at least one
+    /// row); nil when the spool is empty.
     public func oldest(limit: Int) async throws -> Batch? {
         try await queue.read { db in
+            if let legacy = try Self.oldestLegacy(db, limit: limit, identity: identity) { return legacy }
             var visits: [(key: String?, visit: Visit)] = []
             var through: Int64 = 0
             var bytes: Int64 = 0
-            let rows = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT id, bytes, visited_at, method, path, slug, click_id, click_parameters, click_id_problem,
-                        visitor_id, user_agent, referrer, ip, bot_reason
-                    FROM spooled_visits ORDER BY id LIMIT ?
-                    """, arguments: [limit])
-            while let row = try rows.next() {
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, visits, bytes, records FROM spooled_batches ORDER BY id")
+            while visits.count < limit, let row = try rows.next() {
                 through = row[0]
-                bytes += row[1] as Int64
-                let visit = Visit(
-                    visitedAt: row[2], method: row[3], path: row[4], slug: row[5], clickID: row[6],
-                    clickParameters: ClickParameters.decode(row[7]),
-                    clickIDProblem: (row[8] as String?).flatMap(ClickID.Problem.init(rawValue:)), visitorID: row[9],
-                    userAgent: row[10], referrer: row[11], ip: row[12], botReason: row[13])
-                visits.append((key: "\(identity):\(through)", visit: visit))
+                bytes += row[2] as Int64
+                let records: Data = row[3]
+                for (index, visit) in try SpoolRecord.decode([UInt8](records), count: row[1]).enumerated() {
+                    visits.append((key: "\(identity):\(through).\(index)", visit: visit))
+                }
             }
-            return visits.isEmpty ? nil : Batch(visits: visits, through: through, bytes: bytes)
+            return visits.isEmpty ? nil : Batch(visits: visits, through: (false, through), bytes: bytes)
         }
     }
 
-    /// Forgets a batch once the shared database has committed it.
+    /// Visits spooled one to a row (by a clickattr before batches were rows), keyed by their row's id.
+    private static func oldestLegacy(_ db: Database, limit: Int, identity: String) throws -> Batch? {
+        var visits: [(key: String?, visit: Visit)] = []
+        var through: Int64 = 0
+        var bytes: Int64 = 0
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT id, bytes, visited_at, method, path, slug, click_id, click_parameters, click_id_problem,
+                    visitor_id, user_agent, referrer, ip, bot_reason
+                FROM spooled_visits ORDER BY id LIMIT ?
+                """, arguments: [limit])
+        while let row = try rows.next() {
+            through = row[0]
+            bytes += row[1] as Int64
+            let visit = Visit(
+                visitedAt: row[2], method: row[3], path: row[4], slug: row[5], clickID: row[6],
+                clickParameters: ClickParameters.decode(row[7]),
+                clickIDProblem: (row[8] as String?).flatMap(ClickID.Problem.init(rawValue:)), visitorID: row[9],
+                userAgent: row[10], referrer: row[11], ip: row[12], botReason: row[13])
+            visits.append((key: "\(identity):\(through)", visit: visit))
+        }
+        return visits.isEmpty ? nil : Batch(visits: visits, through: (true, through), bytes: bytes)
+    }
+
+    /// Forgets a batch once the database has committed it.
     public func forget(_ batch: Batch) async throws {
         try await queue.write { db in
-            try db.execute(sql: "DELETE FROM spooled_visits WHERE id <= ?", arguments: [batch.through])
+            let table = batch.through.legacy ? "spooled_visits" : "spooled_batches"
+            try db.execute(sql: "DELETE FROM \(table) WHERE id <= ?", arguments: [batch.through.id])
         }
         pending.withLock { pending in
             pending.rows -= batch.visits.count
             pending.bytes -= batch.bytes
         }
-    }
-
-    /// What a visit is counted as against `maxBytes`: its text, plus a row's overhead.
-    static func size(_ visit: Visit) -> Int64 {
-        let texts = [
-            visit.method, visit.path, visit.slug, visit.clickID, visit.visitorID, visit.userAgent, visit.referrer,
-            visit.ip, visit.botReason,
-        ]
-        let parameters = visit.clickParameters.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 8 }
-        return Int64(texts.reduce(64) { $0 + ($1?.utf8.count ?? 0) } + parameters)
     }
 }

@@ -1,0 +1,118 @@
+import AttributionCore
+
+/// A visit as the spool keeps it: one compact binary record, many to a spooled batch. The time as 8 bytes, then
+/// each text as a varint of its UTF-8 length plus one (0 for none) and its bytes, the click parameters as a count
+/// and their name/value texts.
+enum SpoolRecord {
+    /// A spooled batch that does not decode: the spool file was damaged outside clickattr.
+    struct Damaged: Error, CustomStringConvertible {
+        let description = "a spooled batch of visits does not decode; the spool file was changed outside clickattr"
+    }
+
+    static func append(_ visit: Visit, to out: inout [UInt8]) {
+        withUnsafeBytes(of: visit.visitedAt.littleEndian) { out.append(contentsOf: $0) }
+        appendText(visit.method, to: &out)
+        appendText(visit.path, to: &out)
+        appendText(visit.slug, to: &out)
+        appendText(visit.clickID, to: &out)
+        appendVarint(UInt64(visit.clickParameters.count), to: &out)
+        for (name, value) in visit.clickParameters.sorted(by: { $0.key < $1.key }) {
+            appendText(name, to: &out)
+            appendText(value, to: &out)
+        }
+        appendText(visit.clickIDProblem?.rawValue, to: &out)
+        appendText(visit.visitorID, to: &out)
+        appendText(visit.userAgent, to: &out)
+        appendText(visit.referrer, to: &out)
+        appendText(visit.ip, to: &out)
+        appendText(visit.botReason, to: &out)
+    }
+
+    /// Decodes `count` records that fill `bytes` exactly.
+    static func decode(_ bytes: [UInt8], count: Int) throws(Damaged) -> [Visit] {
+        var reader = Reader(bytes: bytes)
+        var visits: [Visit] = []
+        visits.reserveCapacity(count)
+        for _ in 0..<count {
+            visits.append(try reader.visit())
+        }
+        guard reader.offset == bytes.count else { throw Damaged() }
+        return visits
+    }
+
+    private static func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
+        var value = value
+        while value >= 0x80 {
+            out.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        out.append(UInt8(value))
+    }
+
+    private static func appendText(_ text: String?, to out: inout [UInt8]) {
+        guard var text else { return out.append(0) }
+        text.withUTF8 { utf8 in
+            appendVarint(UInt64(utf8.count) + 1, to: &out)
+            out.append(contentsOf: utf8)
+        }
+    }
+
+    private struct Reader {
+        let bytes: [UInt8]
+        var offset = 0
+
+        mutating func visit() throws(Damaged) -> Visit {
+            let visitedAt = try time()
+            let method = try required()
+            let path = try required()
+            let slug = try text()
+            let clickID = try text()
+            var parameters: [String: String] = [:]
+            for _ in 0..<(try varint()) {
+                let name = try required()
+                parameters[name] = try required()
+            }
+            let problem = try text()
+            return Visit(
+                visitedAt: visitedAt, method: method, path: path, slug: slug, clickID: clickID,
+                clickParameters: parameters, clickIDProblem: problem.flatMap(ClickID.Problem.init(rawValue:)),
+                visitorID: try text(), userAgent: try text(), referrer: try text(), ip: try text(),
+                botReason: try text())
+        }
+
+        private mutating func time() throws(Damaged) -> Int64 {
+            guard offset + 8 <= bytes.count else { throw Damaged() }
+            var value: UInt64 = 0
+            for index in 0..<8 { value |= UInt64(bytes[offset + index]) << (8 * UInt64(index)) }
+            offset += 8
+            return Int64(bitPattern: value)
+        }
+
+        private mutating func varint() throws(Damaged) -> UInt64 {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while offset < bytes.count, shift < 64 {
+                let byte = bytes[offset]
+                offset += 1
+                value |= UInt64(byte & 0x7F) << shift
+                if byte < 0x80 { return value }
+                shift += 7
+            }
+            throw Damaged()
+        }
+
+        private mutating func text() throws(Damaged) -> String? {
+            let length = try varint()
+            guard length > 0 else { return nil }
+            let size = Int(length - 1)
+            guard size <= bytes.count - offset else { throw Damaged() }
+            defer { offset += size }
+            return String(decoding: bytes[offset..<offset + size], as: UTF8.self)
+        }
+
+        private mutating func required() throws(Damaged) -> String {
+            guard let text = try text() else { throw Damaged() }
+            return text
+        }
+    }
+}

@@ -1,0 +1,187 @@
+import AttributionCore
+import Foundation
+import ServiceLifecycle
+
+/// Who waits on an event loop for visits' commits: told once per commit about all of its tickets in it, so an
+/// event loop is woken once per commit rather than once per visit.
+public protocol VisitCommitListener: AnyObject, Sendable {
+    /// Runs on the writer's thread.
+    func committed(_ tickets: [AnyObject], result: Result<Void, any Error>)
+}
+
+/// Group commit for visits on a thread of its own: event loops and tasks queue visits, the thread commits them
+/// in batches (`commit` runs there, blocking it, and nothing else), and each waiter is told once the transaction
+/// holding its visit has committed. No task, continuation or dispatch hop per visit; the queue is bounded and a
+/// full queue refuses at once.
+public final class VisitWriter: Service, @unchecked Sendable {
+    public enum Refusal: Error, Equatable, CustomStringConvertible {
+        case queueFull
+        case stopped
+
+        public var description: String {
+            switch self {
+            case .queueFull: "the write queue is full"
+            case .stopped: "the writer has stopped"
+            }
+        }
+    }
+
+    private enum Waiter {
+        case task(UnsafeContinuation<Void, any Error>)
+        case listener(any VisitCommitListener, AnyObject)
+    }
+
+    private struct Pending {
+        let visit: Visit
+        let waiter: Waiter
+    }
+
+    public let limits: BatchLimits
+    private let commit: @Sendable ([Visit]) throws -> Void
+    /// Told about every visit a commit failed to store (its waiter is told too).
+    private let lost: @Sendable (Visit, any Error) -> Void
+
+    /// Guards everything below it.
+    private let condition = NSCondition()
+    private var queue: [Pending] = []
+    private var stopping = false
+    private var started = false
+    private var finished: UnsafeContinuation<Void, Never>?
+    private var done = false
+
+    public init(
+        limits: BatchLimits, commit: @escaping @Sendable ([Visit]) throws -> Void,
+        lost: @escaping @Sendable (Visit, any Error) -> Void
+    ) {
+        self.limits = limits
+        self.commit = commit
+        self.lost = lost
+    }
+
+    /// Queues `visit` and returns once its batch has committed; throws `Refusal` at once when it cannot be queued.
+    public func submit(_ visit: Visit) async throws {
+        try await withUnsafeThrowingContinuation { continuation in
+            if let refusal = enqueue(Pending(visit: visit, waiter: .task(continuation))) {
+                continuation.resume(throwing: refusal)
+            }
+        }
+    }
+
+    /// Queues `visit`; `listener` is told with `ticket` once its batch has committed. Throws `Refusal` at once
+    /// (telling no one) when it cannot be queued.
+    public func submit(_ visit: Visit, listener: any VisitCommitListener, ticket: AnyObject) throws(Refusal) {
+        if let refusal = enqueue(Pending(visit: visit, waiter: .listener(listener, ticket))) { throw refusal }
+    }
+
+    private func enqueue(_ pending: Pending) -> Refusal? {
+        condition.lock()
+        defer { condition.unlock() }
+        if stopping { return .stopped }
+        if queue.count >= limits.queueCapacity { return .queueFull }
+        queue.append(pending)
+        if queue.count == 1 { condition.signal() }
+        return nil
+    }
+
+    /// Visits waiting for a commit.
+    public var queuedCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return queue.count
+    }
+
+    /// Writes until graceful shutdown or cancellation, then commits everything still queued and returns.
+    public func run() async throws {
+        let first = condition.withLock {
+            defer { started = true }
+            return !started
+        }
+        guard first else { return }
+        let thread = Thread { [self] in writeUntilStopped() }
+        thread.name = "clickattr-visits"
+        thread.start()
+        await withTaskCancellationOrGracefulShutdownHandler {
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                let written = condition.withLock {
+                    if !done { finished = continuation }
+                    return done
+                }
+                if written { continuation.resume() }
+            }
+        } onCancelOrGracefulShutdown: {
+            self.stop()
+        }
+    }
+
+    /// Refuses new visits; the writer commits the queue and then `run` returns.
+    public func stop() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func writeUntilStopped() {
+        while let batch = nextBatch() {
+            let result: Result<Void, any Error>
+            do {
+                try commit(batch.map(\.visit))
+                result = .success(())
+            } catch {
+                result = .failure(error)
+                for pending in batch { lost(pending.visit, error) }
+            }
+            tell(batch, result)
+        }
+        condition.lock()
+        done = true
+        let waiting = finished
+        finished = nil
+        condition.unlock()
+        waiting?.resume()
+    }
+
+    /// While visits keep arriving, the writer waits this long at a time (at most `lingerLimit` in all, or
+    /// `maxWait` when that is longer) for more before it commits: under load a commit then carries the visits of
+    /// many connections and its sync is paid once for them; a lone visit waits one step.
+    static let lingerStep = 0.000_1
+    static let lingerLimit = 0.001
+
+    /// Waits for visits, lingering while more arrive; nil once stopping with none left.
+    private func nextBatch() -> [Pending]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty && !stopping { condition.wait() }
+        if queue.isEmpty { return nil }
+        let wait = limits.maxWait.components
+        let limit = Date(timeIntervalSinceNow: max(Self.lingerLimit, Double(wait.seconds) + Double(wait.attoseconds) / 1e18))
+        var arrived = queue.count
+        while !stopping, queue.count < limits.maxBatchSize, Date() < limit {
+            _ = condition.wait(until: min(limit, Date(timeIntervalSinceNow: Self.lingerStep)))
+            if queue.count == arrived, limits.maxWait == .zero { break }
+            arrived = queue.count
+        }
+        if queue.count <= limits.maxBatchSize {
+            defer { queue.removeAll(keepingCapacity: true) }
+            return queue
+        }
+        defer { queue.removeFirst(limits.maxBatchSize) }
+        return Array(queue.prefix(limits.maxBatchSize))
+    }
+
+    /// Resumes the tasks and tells each listener once about all of its tickets.
+    private func tell(_ batch: [Pending], _ result: Result<Void, any Error>) {
+        var listeners: [ObjectIdentifier: (listener: any VisitCommitListener, tickets: [AnyObject])] = [:]
+        for pending in batch {
+            switch pending.waiter {
+            case .task(let continuation):
+                continuation.resume(with: result)
+            case .listener(let listener, let ticket):
+                listeners[ObjectIdentifier(listener), default: (listener, [])].tickets.append(ticket)
+            }
+        }
+        for (listener, tickets) in listeners.values {
+            listener.committed(tickets, result: result)
+        }
+    }
+}
