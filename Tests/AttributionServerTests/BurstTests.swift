@@ -23,12 +23,13 @@ import Testing
         try await service.test(store: gated, logger: log.logger()) { client in
             gated.close()
             // The first visit is held in a commit; of the next five, one takes the single queue slot.
-            let first = Task { try await client.execute(uri: "/summer-sale?click_id=held", method: .get) }
+            // Each visitor on a connection of their own, as on the internet.
+            let first = Task { try await TestService.alone(client, "/summer-sale?click_id=held") }
             try await waitUntil { gated.heldWrites == 1 }
             let answered = Collected<String>()
             let burst = (0..<5).map { index in
                 Task {
-                    let response = try await client.execute(uri: "/summer-sale?click_id=burst-\(index)", method: .get)
+                    let response = try await TestService.alone(client, "/summer-sale?click_id=burst-\(index)")
                     #expect(response.status == .found)
                     answered.append("burst-\(index)")
                 }
@@ -51,7 +52,7 @@ import Testing
     @Test func aFullWebhookQueueAnswers503SoMetaRetries() async throws {
         let service = try TestService(Self.smallQueues)
         let gated = GatedStore(base: service.store)
-        try await service.test(store: gated) { client in
+        try await service.test(.router, store: gated) { client in
             gated.close()
             let first = Task { try await client.postWebhook(Fixtures.batch(clicks: 1, prefix: "first"), expecting: .ok) }
             try await waitUntil { gated.heldWrites == 1 }

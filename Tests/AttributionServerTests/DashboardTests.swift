@@ -252,7 +252,8 @@ import Testing
     ])
     func aBadRangeIs400WithOneSentence(query: String, message: String) async throws {
         let service = try Self.service()
-        try await service.test(now: { Self.now }) { client in
+        // The router's client sends the target as written ("<" is not percent-encoded).
+        try await service.test(.router, now: { Self.now }) { client in
             let response = try await client.execute(uri: "/dashboard?\(query)", method: .get, headers: Self.bearer)
             #expect(response.status == .badRequest)
             #expect(Self.unescaped(String(buffer: response.body)).contains(message))
@@ -262,7 +263,7 @@ import Testing
     @Test func aDatabaseThatDoesNotAnswerIs503WithinThePatienceAndThenRecovers() async throws {
         let service = try Self.service()
         let store = GatedStore(base: service.store)
-        try await service.test(store: store, now: { Self.now }) { client in
+        try await service.test(.router, store: store, now: { Self.now }) { client in
             store.hangsReads.store(true, ordering: .relaxed)
             // Two pages at once: the second waits for the first, and both give up in time.
             let started = ContinuousClock.now

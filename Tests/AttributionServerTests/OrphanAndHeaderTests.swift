@@ -19,7 +19,7 @@ import Testing
         let app = try await buildApplication(config: service.config, logger: quiet, store: service.store) {
             1_764_331_200_000
         }
-        try await app.test(.router) { client in
+        try await app.test(.live) { client in
             for index in 0..<10 {
                 let response = try await client.execute(
                     uri: "/wp-admin/\(index).php", method: .get, headers: [.forwardedFor: "198.51.100.7"])

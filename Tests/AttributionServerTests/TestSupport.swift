@@ -38,16 +38,20 @@ struct TestService {
         self.store = try SQLiteStore(path: config.storage.sqlitePath)
     }
 
-    /// Runs `body` against the app through HummingbirdTesting's router client; `store` defaults to the SQLite file.
+    /// Runs `body` against the app served on a real socket (HummingbirdTesting's live client), so landing requests
+    /// take the landing channel handler and every other request the router, as in production; `store` defaults to
+    /// the SQLite file. `.router` skips the socket, for tests of the router's routes that need requests in
+    /// parallel (the live client has one connection, which answers in order) or a target no client would send.
     @discardableResult
     func test<Value>(
-        store: (any Store)? = nil, logger: Logger? = nil, now: @escaping @Sendable () -> Int64 = Clock.milliseconds,
+        _ mode: TestingSetup = .live, store: (any Store)? = nil, logger: Logger? = nil,
+        now: @escaping @Sendable () -> Int64 = Clock.milliseconds,
         _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Value
     ) async throws -> Value {
         var quiet = Logger(label: "clickattr-test")
         quiet.logLevel = .critical
         let app = try await buildApplication(config: config, logger: logger ?? quiet, store: store ?? self.store, now: now)
-        return try await app.test(.router, body)
+        return try await app.test(mode, body)
     }
 
     /// The newest `count` visits, once that many have reached the database: a visit is answered once it is in
@@ -60,6 +64,16 @@ struct TestService {
         let visits = try await store.recentVisits(limit: count)
         #expect(visits.count == count, "visits shipped from the spool", sourceLocation: sourceLocation)
         return visits
+    }
+
+    /// A request on a connection of its own to the live server `client` talks to: visitors do not share one.
+    static func alone(
+        _ client: any TestClientProtocol, _ uri: String, method: HTTPRequest.Method = .get
+    ) async throws -> TestClient.Response {
+        let port = try #require(client.port)
+        return try await TestClient.withClient(host: "localhost", port: port) { connection in
+            try await connection.execute(.init(uri, method: method))
+        }
     }
 
     static func signed(_ body: [UInt8], secret: String = appSecret) -> HTTPFields {
