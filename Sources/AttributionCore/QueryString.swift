@@ -11,14 +11,29 @@ public enum QueryString {
     /// Decoded name/value pairs in order, as a browser's URLSearchParams would read them; pairs without a name are
     /// left out. Split on bytes: `&` and `=` are ASCII.
     public static func parse(_ raw: Substring) -> [Pair] {
-        raw.utf8.split(separator: UInt8(ascii: "&")).compactMap { bytes in
-            let pair = Substring(bytes)
-            let equals = bytes.firstIndex(of: UInt8(ascii: "="))
-            let name = decode(equals.map { pair[..<$0] } ?? pair)
-            guard !name.isEmpty else { return nil }
-            let value = equals.map { decodeExactly(pair[pair.utf8.index(after: $0)...]) } ?? ""
-            return Pair(name: name, value: value, raw: pair)
+        // One pass over the bytes, no intermediate array of pieces: this runs on every visit.
+        var pairs: [Pair] = []
+        let utf8 = raw.utf8
+        var start = utf8.startIndex
+        while start < utf8.endIndex {
+            var end = start
+            var equals: Substring.UTF8View.Index?
+            while end < utf8.endIndex, utf8[end] != UInt8(ascii: "&") {
+                if equals == nil, utf8[end] == UInt8(ascii: "=") { equals = end }
+                end = utf8.index(after: end)
+            }
+            if start < end {
+                let pair = raw[start..<end]
+                let name = decode(equals.map { raw[start..<$0] } ?? pair)
+                if !name.isEmpty {
+                    let value = equals.map { decodeExactly(raw[utf8.index(after: $0)..<end]) } ?? ""
+                    if pairs.isEmpty { pairs.reserveCapacity(4) }
+                    pairs.append(Pair(name: name, value: value, raw: pair))
+                }
+            }
+            start = end < utf8.endIndex ? utf8.index(after: end) : end
         }
+        return pairs
     }
 
     /// Percent-decoding with `+` as space; malformed escapes are kept literally and invalid UTF-8 is replaced.
@@ -58,7 +73,14 @@ public enum QueryString {
 
     /// Re-encodes a raw query component so that only URL-safe ASCII remains; meaning is unchanged.
     public static func sanitize(_ raw: Substring) -> String {
-        if raw.utf8.allSatisfy(isAllowed) { return String(raw) }  // nothing to re-encode: most queries
+        var out = ""
+        appendSanitized(raw, to: &out)
+        return out
+    }
+
+    /// `sanitize`, appended to `text`.
+    public static func appendSanitized(_ raw: Substring, to text: inout String) {
+        if raw.utf8.allSatisfy(isAllowed) { return text += raw }  // nothing to re-encode: most queries
         let bytes = Array(raw.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
@@ -78,7 +100,7 @@ public enum QueryString {
             }
             index += 1
         }
-        return String(decoding: out, as: UTF8.self)
+        text += String(decoding: out, as: UTF8.self)
     }
 
     private static func isHex(_ byte: UInt8) -> Bool {

@@ -33,9 +33,23 @@ public struct RedirectLocation: Sendable {
     /// The same, from a query already parsed (the landing path parses it once for the click ids too).
     public func location(query: [QueryString.Pair], passthrough: Bool) -> String {
         guard passthrough else { return destination }
-        let pairs = query.filter { !taken.contains($0.name) }.map { QueryString.sanitize($0.raw) }
-        guard !pairs.isEmpty else { return destination }
-        return base + separator + pairs.joined(separator: "&") + fragment
+        // Built in one string: this runs on every redirect.
+        var location = ""
+        var appended = false
+        for pair in query where !taken.contains(pair.name) {
+            if !appended {
+                location.reserveCapacity(destination.utf8.count + query.reduce(1) { $0 + $1.raw.utf8.count + 1 })
+                location += base
+                location += separator
+                appended = true
+            } else {
+                location += "&"
+            }
+            QueryString.appendSanitized(pair.raw, to: &location)
+        }
+        guard appended else { return destination }
+        location += fragment
+        return location
     }
 
     /// One-off form of `location(incomingQuery:passthrough:)`.

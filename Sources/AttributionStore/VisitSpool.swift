@@ -26,7 +26,8 @@ public final class VisitSpool: Sendable {
 
     public let path: String
     public let maxBytes: Int64
-    private let queue: DatabaseQueue
+    /// A pool: the shipper reads batches on a reader connection, beside the visit writer's appends, not ahead of them.
+    private let queue: DatabasePool
     private let lock: Int32
     private let identity: String
     /// Rows and bytes waiting to be shipped, kept in step with the table.
@@ -57,7 +58,7 @@ public final class VisitSpool: Sendable {
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
                 try db.execute(sql: "PRAGMA synchronous = FULL")
             }
-            queue = try DatabaseQueue(path: path, configuration: configuration)
+            queue = try DatabasePool(path: path, configuration: configuration)
             let (identity, rows, bytes) = try queue.write { db -> (String, Int, Int64) in
                 try db.execute(
                     sql: """
@@ -136,9 +137,8 @@ public final class VisitSpool: Sendable {
         }
         do {
             try queue.write { db in
-                try db.execute(
-                    sql: "INSERT INTO spooled_batches (visits, bytes, records) VALUES (?, ?, ?)",
-                    arguments: [visits.count, total, Data(records)])
+                try db.cachedStatement(sql: "INSERT INTO spooled_batches (visits, bytes, records) VALUES (?, ?, ?)")
+                    .execute(arguments: [visits.count, total, Data(records)])
             }
         } catch {
             pending.withLock { pending in
@@ -160,22 +160,30 @@ public final class VisitSpool: Sendable {
     /// The oldest visits not yet forgotten: whole spooled rows, as many as reach `limit` visits (at least one
     /// row); nil when the spool is empty.
     public func oldest(limit: Int) async throws -> Batch? {
-        try await queue.read { db in
-            if let legacy = try Self.oldestLegacy(db, limit: limit, identity: identity) { return legacy }
-            var visits: [(key: String?, visit: Visit)] = []
-            var through: Int64 = 0
-            var bytes: Int64 = 0
-            let rows = try Row.fetchCursor(db, sql: "SELECT id, visits, bytes, records FROM spooled_batches ORDER BY id")
-            while visits.count < limit, let row = try rows.next() {
-                through = row[0]
-                bytes += row[2] as Int64
+        let identity = identity
+        let (legacy, rows) = try await queue.read { db -> (Batch?, [(id: Int64, visits: Int, bytes: Int64, records: [UInt8])]) in
+            if let legacy = try Self.oldestLegacy(db, limit: limit, identity: identity) { return (legacy, []) }
+            var rows: [(id: Int64, visits: Int, bytes: Int64, records: [UInt8])] = []
+            var count = 0
+            let cursor = try Row.fetchCursor(db, sql: "SELECT id, visits, bytes, records FROM spooled_batches ORDER BY id")
+            while count < limit, let row = try cursor.next() {
                 let records: Data = row[3]
-                for (index, visit) in try SpoolRecord.decode([UInt8](records), count: row[1]).enumerated() {
-                    visits.append((key: "\(identity):\(through).\(index)", visit: visit))
-                }
+                rows.append((row[0], row[1], row[2], [UInt8](records)))
+                count += row[1] as Int
             }
-            return visits.isEmpty ? nil : Batch(visits: visits, through: (false, through), bytes: bytes)
+            return (nil, rows)
         }
+        if let legacy { return legacy }
+        guard let last = rows.last else { return nil }
+        // Decoded off the database's connection.
+        var visits: [(key: String?, visit: Visit)] = []
+        visits.reserveCapacity(rows.reduce(0) { $0 + $1.visits })
+        for row in rows {
+            for (index, visit) in try SpoolRecord.decode(row.records, count: row.visits).enumerated() {
+                visits.append((key: "\(identity):\(row.id).\(index)", visit: visit))
+            }
+        }
+        return Batch(visits: visits, through: (false, last.id), bytes: rows.reduce(0) { $0 + $1.bytes })
     }
 
     /// Visits spooled one to a row (by a clickattr before batches were rows), keyed by their row's id.

@@ -145,7 +145,7 @@ public final class VisitWriter: Service, @unchecked Sendable {
     /// `maxWait` when that is longer) for more before it commits: under load a commit then carries the visits of
     /// many connections and its sync is paid once for them; a lone visit waits one step.
     static let lingerStep = 0.000_1
-    static let lingerLimit = 0.001
+    static let lingerLimit = 0.000_5
 
     /// Waits for visits, lingering while more arrive; nil once stopping with none left.
     private func nextBatch() -> [Pending]? {
