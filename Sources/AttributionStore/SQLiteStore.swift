@@ -15,7 +15,12 @@ public final class SQLiteStore: Store, SpoolDestination {
             configuration.busyMode = .timeout(10)
             pool = try DatabasePool(path: path, configuration: configuration)
             // GRDB picks NORMAL for WAL; an answered webhook or redirect must survive a power cut, so FULL.
-            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            // The writer keeps 32 MiB of pages (SQLite's default is 2 MiB): a shipped batch inserts thousands of
+            // visits into the random click id index, whose pages were otherwise read back from the OS each time.
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                try db.execute(sql: "PRAGMA cache_size = -32768")
+            }
         } catch let error as DatabaseError {
             throw StoreOpenError(reason: error.message ?? "SQLite error \(error.resultCode.rawValue)")
         } catch {
