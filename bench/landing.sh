@@ -186,6 +186,9 @@ printf 'ratio a/b: %.2f   framework ceiling c/b: %.2f   a/c: %.2f\n' "$(echo "$a
 printf 'clickattr peak resident memory: %.1f MB\n' "$(echo "$peak_kb / 1024" | bc -l)"
 printf 'nginx access log lines: %d\n' "$nginx_logged"
 printf 'clickattr 302 answers (warm-up + run): %d, visits stored: %d\n' "$answered" "$stored"
+# wrk's own count of connect, read, write and timeout errors, and of answers other than 2xx/3xx, for (a).
+wrk_errors() { grep -E "Socket errors|Non-2xx" <<<"$1" | sed 's/^ *//' | paste -sd ';' || true; }
+printf 'wrk errors during (a): %s\n' "$(wrk_errors "$clickattr_out" | grep . || echo none)"
 errors=$(grep -c "visit not stored" "$work/clickattr.log" || true)
 printf 'visits logged as not stored: %d\n' "$errors"
 run_requests=$(awk '/requests in/ { print $1 }' <<<"$clickattr_out")

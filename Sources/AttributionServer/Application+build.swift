@@ -104,18 +104,32 @@ public func buildApplication(
         },
         configuration: .init(
             address: .hostname(config.http.host, port: config.http.port), serverName: serverName,
+            // A burst of new visitors (a campaign sent at once) must not overflow the kernel's queue of connections
+            // not yet accepted: an overflow drops the SYN and the visitor waits a second or more for the retry.
+            // The kernel caps it at net.core.somaxconn.
+            backlog: listenBacklog,
             availableConnectionsDelegate: MaximumAvailableConnections(
                 ConnectionCeiling.effective(configured: config.http.maxConnections, logger: logger))),
         // Stopped in reverse order: the server, then the writers drain, then the shipper ships what it can.
         services: (shipper.map { [$0] } ?? []) + [visitWriter, deliveryWriter, SignalReloader(certificates: certificates, logger: logger)]
             + metricsServer + [RollupWarmer(rollups: rollups, store: store, logger: logger, now: now)]
             + (config.retention.days > 0 ? [DailyPurge(store: store, days: config.retention.days, logger: logger, now: now)] : []),
+        onServerRunning: { listener in
+            // NIO accepts 4 connections per turn of the event loop by default: under load, with a turn busy with
+            // every open connection, a thousand visitors arriving at once waited seconds to be accepted.
+            try? await listener.setOption(ChannelOptions.maxMessagesPerRead, value: acceptsPerTurn).get()
+        },
         logger: logger)
     return app
 }
 
 /// The `Server` header of every answer.
 let serverName = "clickattr"
+
+/// The listening socket's queue of connections not yet accepted (Hummingbird's default is 256).
+let listenBacklog = 4_096
+/// Connections accepted in one turn of the event loop.
+let acceptsPerTurn: UInt = 256
 
 /// The paths `buildRouter` answers GET and HEAD on with something other than the landing controller: every other
 /// GET or HEAD is the landing channel handler's. Kept beside the routes it lists.
