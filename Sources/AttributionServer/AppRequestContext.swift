@@ -19,8 +19,8 @@ extension AppRequestContext {
         Self.clientAddress(headers: request.headers, remoteAddress: remoteAddress, trustForwardedFor: trustForwardedFor)
     }
 
-    static func clientAddress(headers: HTTPFields, remoteAddress: SocketAddress?, trustForwardedFor: Bool) -> String? {
-        if trustForwardedFor, let forwarded = headers[.xForwardedFor], let first = forwarded.split(separator: ",").first {
+    static func clientAddress(headers: some LandingHeaders, remoteAddress: SocketAddress?, trustForwardedFor: Bool) -> String? {
+        if trustForwardedFor, let forwarded = headers.first(.xForwardedFor), let first = forwarded.split(separator: ",").first {
             return first.trimmingCharacters(in: .whitespaces)
         }
         return remoteAddress?.ipAddress

@@ -63,7 +63,7 @@ public func buildApplication(
     let landingController = makeLandingController(
         config: config, recorder: VisitRecorder(writer: visitWriter, metrics: metrics, losses: losses), templates: templates, now: now)
     let router = try buildRouter(
-        config: config, store: store, spool: spool, landing: landingController,
+        config: config, store: store, spool: spool, shipper: shipper, landing: landingController,
         webhooks: WebhookIngestor(writer: deliveryWriter, logger: logger, now: now), templates: templates,
         metrics: metrics, rollups: rollups, now: now)
     let landing = LandingChannelHandler.Landing(
@@ -95,9 +95,7 @@ public func buildApplication(
         server: HTTPServerBuilder { responder -> any ServerChildChannel in
             guard let certificates else {
                 return LimitedHTTP1Channel(
-                    inner: HTTP1Channel(
-                        responder: responder, configuration: .init(additionalChannelHandlers: landingHandlers())),
-                    limits: clientLimits)
+                    inner: HTTP1Channel(responder: responder), limits: clientLimits, landing: landingHandlers)
             }
             return ReloadingTLSChannel(
                 responder: responder, limits: clientLimits, certificates: certificates, http1Handlers: landingHandlers)
@@ -141,7 +139,8 @@ func routerPaths(config: ClickattrConfig) -> LandingChannelHandler.RouterPaths {
 
 /// Every route of the service, in one router.
 func buildRouter(
-    config: ClickattrConfig, store: any Store, spool: VisitSpool? = nil, landing: LandingController, webhooks: WebhookIngestor,
+    config: ClickattrConfig, store: any Store, spool: VisitSpool? = nil, shipper: SpoolShipper? = nil,
+    landing: LandingController, webhooks: WebhookIngestor,
     templates: MustacheLibrary, metrics: ServiceMetrics = ServiceMetrics(), rollups: SummaryRollups? = nil,
     now: @escaping @Sendable () -> Int64
 ) throws -> Router<AppRequestContext> {
@@ -159,7 +158,8 @@ func buildRouter(
     let keys = APIKeys(config.api.keys)
     ConversionsController(
         keys: keys, store: store,
-        windowMilliseconds: config.attribution.windowMilliseconds, now: now, metrics: metrics
+        windowMilliseconds: config.attribution.windowMilliseconds, now: now, metrics: metrics,
+        visitsCaughtUp: { await shipper?.catchUp() }
     ).addRoutes(to: router)
     let rollups = rollups ?? SummaryRollups(store: store, windowMilliseconds: config.attribution.windowMilliseconds)
     let access = ReportAccess(keys: keys, sessions: DashboardSession(apiKeys: config.api.keys), now: now)

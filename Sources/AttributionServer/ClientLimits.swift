@@ -30,6 +30,8 @@ struct LimitedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
 
     let inner: HTTP1Channel
     let limits: ClientLimits
+    /// Handlers that take NIO's HTTP/1 parts ahead of the conversion to HTTP types (the landing handler).
+    var landing: @Sendable () -> [any RemovableChannelHandler] = { [] }
 
     var responder: Responder { inner.responder }
 
@@ -42,6 +44,8 @@ struct LimitedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
             try pipeline.addHandler(clock.bytesObserver, position: .first)
             let codec = try pipeline.handler(type: HTTP1ToHTTPServerCodec.self)
             try pipeline.addHandler(clock.messageObserver, position: .before(codec))
+            // Behind the observer, so that it sees their requests and answers too.
+            for handler in landing() { try pipeline.addHandler(handler, position: .before(codec)) }
             return value
         }
     }

@@ -12,6 +12,8 @@ struct ConversionsController {
     let windowMilliseconds: Int64
     let now: @Sendable () -> Int64
     let metrics: ServiceMetrics
+    /// Waits until the visits answered so far are in the database (they may still be in the spool).
+    let visitsCaughtUp: @Sendable () async -> Void
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.post("/api/v1/conversions", use: post)
@@ -58,6 +60,9 @@ struct ConversionsController {
             metrics.conversion(result: "invalid", source: source.rawValue)
             return Self.invalid(invalid.description)
         }
+        // A conversion that names its visitor is joined to the visitor's latest visit: one answered a moment
+        // ago may still be on its way from the spool.
+        if conversion.clickID == nil, conversion.visitorID != nil { await visitsCaughtUp() }
         let outcome: ConversionOutcome
         do {
             outcome = try await store.recordConversion(conversion, receivedAt: now(), lookback: windowMilliseconds)

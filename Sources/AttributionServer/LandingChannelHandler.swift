@@ -8,19 +8,21 @@ import HummingbirdCore
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOHTTPTypes
+import NIOHTTP1
 
-/// The landing path without a Swift task per request: placed after Hummingbird's HTTP codec, it answers every GET
-/// and HEAD the landing controller would (a configured slug, or the 404 of any other path the router does not
-/// serve) from the event loop, once the visit's group commit is on disk; every other request flows on to
-/// Hummingbird's router unchanged. Answers leave in request order: while a request is with the router, landing
+/// The landing path without a Swift task per request: placed after NIO's HTTP/1 codec and ahead of Hummingbird's
+/// conversion to HTTP types (`HTTP1ToHTTPServerCodec`; Hummingbird's `additionalChannelHandlers` come after that
+/// conversion, which cost a landing request a tenth of its event loop time both ways), it answers every GET and
+/// HEAD the landing controller would (a configured slug, or the 404 of any other path the router does not serve)
+/// from the event loop, once the visit's group commit is on disk; every other request flows on, through the
+/// conversion, to Hummingbird's router unchanged. Answers leave in request order: while a request is with the router, landing
 /// answers wait behind it; while a landing request waits for its commit, the next request for the router is held
 /// (and no more is read) until the answers before it are written.
 final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
 
     /// What decides which requests are the landing controller's, and how they are answered.
     struct Landing: Sendable {
@@ -85,14 +87,14 @@ final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         /// A landing request: its answer once the visit is committed (or known not to be).
         case landing(LandingAnswer)
         /// A request for the router; `held` are its parts while answers before it are still owed.
-        case router(held: [HTTPRequestPart]?)
+        case router(held: [HTTPServerRequestPart]?)
     }
 
     /// A landing request's answer: written once `ready`. Its visit's ticket while the commit is pending.
     final class LandingAnswer {
-        var ready: (head: HTTPResponse, body: ByteBuffer)?
+        var ready: (head: HTTPResponseHead, body: ByteBuffer)?
         /// The answer to give once the visit is committed.
-        var prepared: (head: HTTPResponse, body: ByteBuffer)?
+        var prepared: (head: HTTPResponseHead, body: ByteBuffer)?
         let started: ContinuousClock.Instant
         /// Kept while the answer is owed; nil once the connection's handler is gone.
         var handler: LandingChannelHandler?
@@ -192,28 +194,30 @@ final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     /// Decides a landing request and submits its visit; nil when the request is the router's.
-    private func startLanding(_ request: HTTPRequest, context: ChannelHandlerContext) -> LandingAnswer? {
-        guard request.method == .get || request.method == .head, let target = request.path else { return nil }
-        let uri = URI(target)
+    private func startLanding(_ request: HTTPRequestHead, context: ChannelHandlerContext) -> LandingAnswer? {
+        let method: HTTPRequest.Method
+        switch request.method {
+        case .GET: method = .get
+        case .HEAD: method = .head
+        default: return nil
+        }
+        let uri = URI(request.uri)
         guard !landing.routerPaths.contains(Substring(uri.path)) else { return nil }
         let answer = LandingAnswer(started: .now, handler: self)
         let decision: LandingController.Decision
         do {
             decision = try landing.controller.decide(
-                method: request.method, path: uri.path, query: uri.query, headers: request.headerFields,
+                method: method, path: uri.path, query: uri.query, headers: request.headers,
                 remoteAddress: context.channel.remoteAddress)
         } catch {
             landing.logger.error("landing answer failed: \(error)")
-            answer.ready = (HTTPResponse(status: .internalServerError, headerFields: [.contentLength: "0"]), ByteBuffer())
+            answer.ready = (
+                Self.head(.internalServerError, [("Content-Length", "0")], serverName: landing.serverName), ByteBuffer()
+            )
             context.eventLoop.assumeIsolated().execute { self.flush() }
             return answer
         }
-        var head = HTTPResponse(status: decision.status, headerFields: decision.headers)
-        if head.headerFields[.contentLength] == nil {
-            head.headerFields[.contentLength] = String(decision.body.readableBytes)
-        }
-        head.headerFields.append(HTTPField(name: .date, value: HTTPDate.now()))
-        head.headerFields.append(HTTPField(name: .server, value: landing.serverName))
+        let head = Self.head(decision.status, decision.headers, serverName: landing.serverName)
         if let visit = decision.visit, let listener,
             landing.controller.recorder.record(visit, listener: listener, ticket: answer)
         {
@@ -224,6 +228,18 @@ final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             context.eventLoop.assumeIsolated().execute { self.flush() }
         }
         return answer
+    }
+
+    /// An answer's head as NIO's HTTP/1 encoder takes it, with the Date and Server headers every answer has.
+    private static func head(_ status: HTTPResponse.Status, _ headers: [(String, String)], serverName: String)
+        -> HTTPResponseHead
+    {
+        var fields = HTTPHeaders(headers)
+        fields.add(name: "Date", value: HTTPDate.now())
+        fields.add(name: "Server", value: serverName)
+        return HTTPResponseHead(
+            version: .http1_1, status: HTTPResponseStatus(statusCode: status.code, reasonPhrase: status.reasonPhrase),
+            headers: fields)
     }
 
     // MARK: Outbound
@@ -248,10 +264,10 @@ final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
                 slots.removeFirst()
                 answer.handler = nil
                 context.write(wrapOutboundOut(.head(head)), promise: nil)
-                if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(body)), promise: nil) }
+                if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
                 context.write(wrapOutboundOut(.end(nil)), promise: nil)
                 wrote = true
-                landing.metrics.request(group: "landing", status: head.status.code, duration: .now - answer.started)
+                landing.metrics.request(group: "landing", status: Int(head.status.code), duration: .now - answer.started)
             case .router(let held):
                 if let held {
                     slots[0] = .router(held: nil)

@@ -6,6 +6,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import Mustache
+import NIOHTTP1
 
 /// The landing host: every `GET /{slug}` is recorded as a visit, then redirected or answered with a page.
 struct LandingController {
@@ -31,13 +32,18 @@ struct LandingController {
         }
     }
 
+    /// Over HTTP/2 (native TLS), where landing requests take the router's path.
     @Sendable func visit(_ request: Request, context: AppRequestContext) async throws -> Response {
         let decision = try decide(
             method: request.method, path: request.uri.path, query: request.uri.query, headers: request.headers,
             remoteAddress: context.remoteAddress)
         if let visit = decision.visit { await recorder.record(visit) }
+        var fields = HTTPFields()
+        for (name, value) in decision.headers {
+            if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
+        }
         return Response(
-            status: decision.status, headers: decision.headers,
+            status: decision.status, headers: fields,
             body: decision.body.readableBytes == 0 ? .init() : .init(byteBuffer: decision.body))
     }
 
@@ -47,13 +53,16 @@ struct LandingController {
         /// Nil for an orphan visit over its address's allowance: answered, counted (by `decide`), not stored.
         var visit: Visit?
         var status: HTTPResponse.Status
-        var headers: HTTPFields
+        /// As NIO's HTTP/1 encoder takes them (the landing channel handler's answers skip HTTP types); always with
+        /// Content-Length.
+        var headers: [(String, String)]
         /// Empty for HEAD (whose Content-Length still says what GET would send).
         var body: ByteBuffer
     }
 
     func decide(
-        method: HTTPRequest.Method, path: String, query rawQuery: String?, headers: HTTPFields, remoteAddress: SocketAddress?
+        method: HTTPRequest.Method, path: String, query rawQuery: String?, headers: some LandingHeaders,
+        remoteAddress: SocketAddress?
     ) throws -> Decision {
         let target = path.hasPrefix("/") ? routes[String(path.dropFirst())] : nil
         let query = QueryString.parse(Substring(rawQuery ?? ""))
@@ -61,7 +70,7 @@ struct LandingController {
         let knownVisitor = VisitorCookie.read(headers)
         let visitedAt = now()
         let visitorID = knownVisitor ?? VisitorCookie.newID(now: visitedAt)
-        let userAgent = headers[.userAgent]
+        let userAgent = headers.first(.userAgent)
         let address = AppRequestContext.clientAddress(
             headers: headers, remoteAddress: remoteAddress, trustForwardedFor: trustForwardedFor)
 
@@ -70,7 +79,7 @@ struct LandingController {
             slug: target?.route.slug, clickID: clickIDs.primary, clickParameters: clickIDs.all,
             clickIDProblem: clickIDs.problem, visitorID: visitorID,
             userAgent: userAgent.map { Self.bounded($0, Self.maximumHeaderBytes) },
-            referrer: headers[.referer].map { Self.bounded($0, Self.maximumHeaderBytes) },
+            referrer: headers.first(.referer).map { Self.bounded($0, Self.maximumHeaderBytes) },
             ip: address.flatMap(anonymizer.anonymize),
             botReason: classifier.botReason(userAgent: userAgent, method: method.rawValue))
         let stored = target != nil || orphans.allows(address, at: visitedAt)
@@ -78,18 +87,17 @@ struct LandingController {
 
         var (status, answerHeaders, body) = try answer(target, query: query, clickID: clickIDs.primary)
         if knownVisitor == nil {
-            answerHeaders.append(HTTPField(name: .setCookie, value: VisitorCookie.setCookieHeader(visitorID)))
+            answerHeaders.append(("Set-Cookie", VisitorCookie.setCookieHeader(visitorID)))
         }
-        if method == .head {
-            answerHeaders[.contentLength] = String(body.readableBytes)
-            body = ByteBuffer()
-        }
+        // Content-Length says what GET sends, also for HEAD.
+        answerHeaders.append(("Content-Length", String(body.readableBytes)))
+        if method == .head { body = ByteBuffer() }
         return Decision(visit: stored ? visit : nil, status: status, headers: answerHeaders, body: body)
     }
 
     private func answer(
         _ target: (route: Route, location: RedirectLocation)?, query: [QueryString.Pair], clickID: String?
-    ) throws -> (HTTPResponse.Status, HTTPFields, ByteBuffer) {
+    ) throws -> (HTTPResponse.Status, [(String, String)], ByteBuffer) {
         guard let (route, redirect) = target else {
             return (.notFound, Self.notFoundFields, Self.notFoundBody)
         }
@@ -97,7 +105,7 @@ struct LandingController {
         switch route.mode {
         case .redirect:
             var fields = Self.redirectFields
-            fields.append(HTTPField(name: .location, value: location))
+            fields.append(("Location", location))
             return (.found, fields, ByteBuffer())
         case .landing:
             let context: [String: Any] = ["destination": location, "slug": route.slug, "click_id": clickID ?? ""]
@@ -105,18 +113,20 @@ struct LandingController {
                 throw HTTPError(.internalServerError, message: "the landing template is missing")
             }
             return (
-                .ok, SecurityHeaders.fields(contentType: "text/html; charset=utf-8", policy: landingPolicy),
+                .ok, Self.pairs(SecurityHeaders.fields(contentType: "text/html; charset=utf-8", policy: landingPolicy)),
                 ByteBuffer(string: html)
             )
         }
     }
 
+    private static func pairs(_ fields: HTTPFields) -> [(String, String)] {
+        fields.map { ($0.name.rawName, $0.value) }
+    }
+
     // Made once: every landing answer starts from one of these.
-    private static let notFoundFields = SecurityHeaders.fields(contentType: "text/plain; charset=utf-8")
+    private static let notFoundFields = pairs(SecurityHeaders.fields(contentType: "text/plain; charset=utf-8"))
     private static let notFoundBody = ByteBuffer(string: "Not found\n")
-    private static let redirectFields: HTTPFields = [
-        .cacheControl: "no-store", .contentLength: "0", .referrerPolicy: SecurityHeaders.referrerPolicy,
-    ]
+    private static let redirectFields = pairs([.cacheControl: "no-store", .referrerPolicy: SecurityHeaders.referrerPolicy])
 
     /// Cuts text to at most `limit` UTF-8 bytes without splitting a character.
     static func bounded(_ text: String, _ limit: Int) -> String {
@@ -135,4 +145,23 @@ struct LandingController {
 
 extension HTTPField.Name {
     static let xForwardedFor = Self("X-Forwarded-For")!
+}
+
+/// A request's header fields as the landing path reads them: HTTP types' fields (the router's requests) or NIO's
+/// HTTP/1 headers (the landing channel handler's).
+protocol LandingHeaders {
+    /// The first value of the field.
+    func first(_ name: HTTPField.Name) -> String?
+    /// Every value of the field, in order.
+    func all(_ name: HTTPField.Name) -> [String]
+}
+
+extension HTTPFields: LandingHeaders {
+    func first(_ name: HTTPField.Name) -> String? { self[name] }
+    func all(_ name: HTTPField.Name) -> [String] { self[values: name] }
+}
+
+extension HTTPHeaders: LandingHeaders {
+    func first(_ name: HTTPField.Name) -> String? { first(name: name.rawName) }
+    func all(_ name: HTTPField.Name) -> [String] { self[name.rawName] }
 }

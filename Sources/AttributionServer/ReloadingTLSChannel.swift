@@ -31,9 +31,7 @@ struct ReloadingTLSChannel: ServerChildChannel, HTTPChannelHandler {
         http1Handlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] }
     ) {
         // Over HTTP/1.1 the landing handler answers landing requests; over HTTP/2 they take the router's path.
-        http1 = LimitedHTTP1Channel(
-            inner: HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: http1Handlers())),
-            limits: limits)
+        http1 = LimitedHTTP1Channel(inner: HTTP1Channel(responder: responder), limits: limits, landing: http1Handlers)
         http2 = HTTP2Channel(
             responder: responder,
             configuration: .init(

@@ -9,8 +9,8 @@ enum VisitorCookie {
     static let maxAgeSeconds = 400 * 24 * 3600
 
     /// The visitor id from the Cookie header, when it is one clickattr could have issued.
-    static func read(_ headers: HTTPFields) -> String? {
-        for header in headers[values: .cookie] {
+    static func read(_ headers: some LandingHeaders) -> String? {
+        for header in headers.all(.cookie) {
             for pair in header.split(separator: ";") {
                 let parts = pair.split(separator: "=", maxSplits: 1)
                 guard parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == name else { continue }

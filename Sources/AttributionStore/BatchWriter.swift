@@ -16,6 +16,19 @@ public struct BatchLimits: Sendable, Equatable {
     }
 }
 
+/// Why a writer did not queue an item.
+public enum WriterRefusal: Error, Equatable, CustomStringConvertible {
+    case queueFull
+    case stopped
+
+    public var description: String {
+        switch self {
+        case .queueFull: "the write queue is full"
+        case .stopped: "the writer has stopped"
+        }
+    }
+}
+
 /// A store handed back a different number of outcomes than the items it was given.
 public struct OutcomeCountMismatch: Error {
     public init() {}
@@ -24,18 +37,7 @@ public struct OutcomeCountMismatch: Error {
 /// Group commit: many requests submit items, one task commits them in batches, and each request resumes
 /// only once the transaction holding its item has committed. The queue is bounded: a full queue refuses.
 public final class BatchWriter<Item: Sendable, Outcome: Sendable>: Service {
-    /// Why an item was not queued.
-    public enum Refusal: Error, Equatable, CustomStringConvertible {
-        case queueFull
-        case stopped
-
-        public var description: String {
-            switch self {
-            case .queueFull: "the write queue is full"
-            case .stopped: "the writer has stopped"
-            }
-        }
-    }
+    public typealias Refusal = WriterRefusal
 
     /// Who waits for an item: a suspended task (unchecked continuations: each is resumed exactly once, by the
     /// writer or by the refusal in `submit`, and the checked kind costs an allocation on every visit), or a

@@ -22,6 +22,8 @@ public final class SpoolShipper: Service {
     let gathering: Duration
     /// Whether the last batch failed: the logs say when shipping stops and when it resumes, not every retry.
     private let failing = Atomic<Bool>(false)
+    /// Set by `catchUp`: ship now.
+    private let woken = Atomic<Bool>(false)
     /// The size of the next batch: halved after a failure (a batch the database cannot commit within its write
     /// timeout on busy cores would otherwise be retried whole for ever), doubled after eight that commit, up to
     /// `batchSize`.
@@ -65,9 +67,31 @@ public final class SpoolShipper: Service {
         await drain()
     }
 
-    /// Sleeps, but wakes at once when the service is told to stop.
+    /// Sleeps, but wakes at once when the service is told to stop, or (in steps of 10 ms) when `catchUp` asks.
     private func pause(_ duration: Duration) async {
-        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
+        let deadline = ContinuousClock.now + duration
+        while ContinuousClock.now < deadline, !woken.exchange(false, ordering: .relaxed) {
+            do {
+                try await cancelWhenGracefulShutdown {
+                    try await Task.sleep(for: min(.milliseconds(10), deadline - ContinuousClock.now))
+                }
+            } catch {
+                return
+            }
+        }
+    }
+
+    /// Returns once every visit spooled before the call is in the database (shipping at once rather than after
+    /// the usual gathering), or after `patience`: for a request that reads visits just answered, such as a
+    /// conversion that names its visitor.
+    public func catchUp(patience: Duration = .seconds(2)) async {
+        let target = spool.progress.appended
+        guard spool.progress.forgotten < target else { return }
+        woken.store(true, ordering: .relaxed)
+        let deadline = ContinuousClock.now + patience
+        while spool.progress.forgotten < target, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(2))
+        }
     }
 
     public enum Outcome: Equatable, Sendable {

@@ -32,6 +32,9 @@ public final class VisitSpool: Sendable {
     private let identity: String
     /// Rows and bytes waiting to be shipped, kept in step with the table.
     private let pending: Mutex<(rows: Int, bytes: Int64)>
+    /// The last spooled row appended, and the last one forgotten (shipped): a visit answered now is in the
+    /// database once `forgottenThrough` reaches today's `appendedThrough`.
+    private let marks: Mutex<(appended: Int64, forgotten: Int64)>
 
     public init(path: String, maxBytes: Int64) throws(StoreOpenError) {
         self.path = path
@@ -59,7 +62,7 @@ public final class VisitSpool: Sendable {
                 try db.execute(sql: "PRAGMA synchronous = FULL")
             }
             queue = try DatabasePool(path: path, configuration: configuration)
-            let (identity, rows, bytes) = try queue.write { db -> (String, Int, Int64) in
+            let (identity, rows, bytes, first, last) = try queue.write { db -> (String, Int, Int64, Int64?, Int64) in
                 try db.execute(
                     sql: """
                         CREATE TABLE IF NOT EXISTS spool_identity (id TEXT NOT NULL);
@@ -97,10 +100,13 @@ public final class VisitSpool: Sendable {
                         SELECT (SELECT count(*) FROM spooled_visits) + (SELECT coalesce(sum(visits), 0) FROM spooled_batches),
                             (SELECT coalesce(sum(bytes), 0) FROM spooled_visits) + (SELECT coalesce(sum(bytes), 0) FROM spooled_batches)
                         """)!
-                return (identity!, row[0], row[1])
+                let first = try Int64.fetchOne(db, sql: "SELECT min(id) FROM spooled_batches")
+                let last = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'spooled_batches'")
+                return (identity!, row[0], row[1], first, last ?? 0)
             }
             self.identity = identity
             pending = Mutex((rows, bytes))
+            marks = Mutex((last, first.map { $0 - 1 } ?? last))
         } catch let error as DatabaseError {
             close(lock)
             throw StoreOpenError(reason: error.message ?? "SQLite error \(error.resultCode.rawValue)")
@@ -136,10 +142,12 @@ public final class VisitSpool: Sendable {
             throw Full(description: "the visit spool holds \(maxBytes) bytes not yet shipped (storage.spool.max_bytes)")
         }
         do {
-            try queue.write { db in
+            let id = try queue.write { db in
                 try db.cachedStatement(sql: "INSERT INTO spooled_batches (visits, bytes, records) VALUES (?, ?, ?)")
                     .execute(arguments: [visits.count, total, Data(records)])
+                return db.lastInsertedRowID
             }
+            marks.withLock { $0.appended = max($0.appended, id) }
         } catch {
             pending.withLock { pending in
                 pending.bytes -= total
@@ -221,5 +229,9 @@ public final class VisitSpool: Sendable {
             pending.rows -= batch.visits.count
             pending.bytes -= batch.bytes
         }
+        if !batch.through.legacy { marks.withLock { $0.forgotten = max($0.forgotten, batch.through.id) } }
     }
+
+    /// Where the spool stands: the last row appended and the last one shipped and forgotten.
+    public var progress: (appended: Int64, forgotten: Int64) { marks.withLock { $0 } }
 }

@@ -14,17 +14,7 @@ public protocol VisitCommitListener: AnyObject, Sendable {
 /// holding its visit has committed. No task, continuation or dispatch hop per visit; the queue is bounded and a
 /// full queue refuses at once.
 public final class VisitWriter: Service, @unchecked Sendable {
-    public enum Refusal: Error, Equatable, CustomStringConvertible {
-        case queueFull
-        case stopped
-
-        public var description: String {
-            switch self {
-            case .queueFull: "the write queue is full"
-            case .stopped: "the writer has stopped"
-            }
-        }
-    }
+    public typealias Refusal = WriterRefusal
 
     private enum Waiter {
         case task(UnsafeContinuation<Void, any Error>)
