@@ -104,8 +104,8 @@ enum SpoolRecord {
         private mutating func text() throws(Damaged) -> String? {
             let length = try varint()
             guard length > 0 else { return nil }
+            guard length - 1 <= UInt64(bytes.count - offset) else { throw Damaged() }
             let size = Int(length - 1)
-            guard size <= bytes.count - offset else { throw Damaged() }
             defer { offset += size }
             return String(decoding: bytes[offset..<offset + size], as: UTF8.self)
         }

@@ -33,7 +33,7 @@ public final class VisitSpool: Sendable {
     /// Rows and bytes waiting to be shipped, kept in step with the table.
     private let pending: Mutex<(rows: Int, bytes: Int64)>
     /// The last spooled row appended, and the last one forgotten (shipped): a visit answered now is in the
-    /// database once `forgottenThrough` reaches today's `appendedThrough`.
+    /// database once `forgotten` reaches the row that is `appended` now.
     private let marks: Mutex<(appended: Int64, forgotten: Int64)>
 
     public init(path: String, maxBytes: Int64) throws(StoreOpenError) {
