@@ -71,14 +71,7 @@ public enum QueryString {
         return bytes
     }
 
-    /// Re-encodes a raw query component so that only URL-safe ASCII remains; meaning is unchanged.
-    public static func sanitize(_ raw: Substring) -> String {
-        var out = ""
-        appendSanitized(raw, to: &out)
-        return out
-    }
-
-    /// `sanitize`, appended to `text`.
+    /// Appends a raw query component to `text`, re-encoded so that only URL-safe ASCII remains; meaning is unchanged.
     public static func appendSanitized(_ raw: Substring, to text: inout String) {
         if raw.utf8.allSatisfy(isAllowed) { return text += raw }  // nothing to re-encode: most queries
         let bytes = Array(raw.utf8)
