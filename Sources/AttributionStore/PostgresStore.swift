@@ -1,5 +1,6 @@
 import AttributionCore
 import Logging
+import Synchronization
 import NIOCore
 import PostgresNIO
 
@@ -558,34 +559,41 @@ public final class PostgresStore: Store, SpoolDestination {
     ///
     /// A write that has not finished within `writeTimeout` fails as unreachable: while the server is away the pool
     /// would hold it until its circuit breaker trips, about a minute, and webhook and conversion callers are
-    /// better told to retry (they are idempotent, so a write that did commit late is not stored twice).
+    /// better told to retry (they are idempotent, so a write that did commit late is not stored twice). The caller
+    /// is answered at the timeout even when the pool does not give up its wait at once on cancellation (after an
+    /// outage it kept the spool's shipper waiting for a minute): the abandoned write is cancelled and left to end.
     private func retryingTransaction<Result: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await explained {
-            try await withThrowingTaskGroup(of: Result?.self) { group in
-                group.addTask {
-                    var attempt = 0
-                    while true {
-                        attempt += 1
-                        do {
-                            return try await self.client.withTransaction(logger: self.logger) { connection in
-                                try await body(connection)
+            let answer = FirstAnswer<Result>()
+            return try await withTaskCancellationHandler {
+                try await withUnsafeThrowingContinuation { continuation in
+                    answer.waiting(continuation)
+                    let work = Task {
+                        var attempt = 0
+                        while true {
+                            attempt += 1
+                            do {
+                                let result = try await self.client.withTransaction(logger: self.logger) { connection in
+                                    try await body(connection)
+                                }
+                                return answer.give(.success(result))
+                            } catch let error as PostgresTransactionError where attempt < 3 && Self.isRetryable(error) {
+                                self.logger.debug("transaction retried after \(error)")
+                            } catch {
+                                return answer.give(.failure(error))
                             }
-                        } catch let error as PostgresTransactionError where attempt < 3 && Self.isRetryable(error) {
-                            self.logger.debug("transaction retried after \(error)")
                         }
                     }
+                    Task {
+                        try? await Task.sleep(for: self.writeTimeout)
+                        answer.give(.failure(PostgresStoreError(unreachable: "PostgreSQL did not answer within \(self.writeTimeout)")))
+                        work.cancel()
+                    }
                 }
-                group.addTask {
-                    try await Task.sleep(for: self.writeTimeout)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let result = try await group.next(), let result else {
-                    throw PostgresStoreError(unreachable: "PostgreSQL did not answer within \(self.writeTimeout)")
-                }
-                return result
+            } onCancel: {
+                answer.give(.failure(CancellationError()))
             }
         }
     }
@@ -708,5 +716,34 @@ struct MultiRowInsert {
             sql += ")"
         }
         return PostgresQuery(unsafeSQL: sql + "\n" + suffix, binds: binds)
+    }
+}
+
+/// The first of several racing outcomes, handed to one waiting continuation; later ones are dropped.
+private final class FirstAnswer<Value: Sendable>: Sendable {
+    private let state = Mutex<(continuation: UnsafeContinuation<Value, any Error>?, early: Result<Value, any Error>?, given: Bool)>(
+        (nil, nil, false))
+
+    func waiting(_ continuation: UnsafeContinuation<Value, any Error>) {
+        let early: Result<Value, any Error>? = state.withLock { state in
+            if let early = state.early { return early }
+            state.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func give(_ result: Result<Value, any Error>) {
+        let continuation: UnsafeContinuation<Value, any Error>? = state.withLock { state in
+            guard !state.given else { return nil }
+            state.given = true
+            guard let continuation = state.continuation else {
+                state.early = result
+                return nil
+            }
+            state.continuation = nil
+            return continuation
+        }
+        continuation?.resume(with: result)
     }
 }
