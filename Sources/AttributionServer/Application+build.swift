@@ -189,7 +189,8 @@ func makeLandingController(
         anonymizer: IPAnonymizer(ipv4Prefix: config.privacy.ipv4Prefix, ipv6Prefix: config.privacy.ipv6Prefix),
         classifier: BotClassifier(), trustForwardedFor: config.http.trustForwardedFor, recorder: recorder,
         orphans: AddressLimiter(perMinute: config.http.orphanVisitsPerMinute),
-        templates: templates, landingPolicy: config.http.landingContentSecurityPolicy, now: now)
+        templates: templates,
+        landingPageFields: LandingController.landingPageFields(policy: config.http.landingContentSecurityPolicy), now: now)
 }
 
 /// The configured database, opened but not yet migrated.

@@ -21,8 +21,8 @@ struct LandingController {
     let recorder: VisitRecorder
     let orphans: AddressLimiter
     let templates: MustacheLibrary
-    /// The Content-Security-Policy of landing pages (`http.landing_csp`).
-    let landingPolicy: String
+    /// The header fields of a landing page, with `http.landing_csp` as its Content-Security-Policy: made once.
+    let landingPageFields: [(String, String)]
     let now: @Sendable () -> Int64
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -113,10 +113,15 @@ struct LandingController {
                 throw HTTPError(.internalServerError, message: "the landing template is missing")
             }
             return (
-                .ok, Self.pairs(SecurityHeaders.fields(contentType: "text/html; charset=utf-8", policy: landingPolicy)),
+                .ok, landingPageFields,
                 ByteBuffer(string: html)
             )
         }
+    }
+
+    /// The header fields of a landing page whose Content-Security-Policy is `policy`.
+    static func landingPageFields(policy: String) -> [(String, String)] {
+        pairs(SecurityHeaders.fields(contentType: "text/html; charset=utf-8", policy: policy))
     }
 
     private static func pairs(_ fields: HTTPFields) -> [(String, String)] {
