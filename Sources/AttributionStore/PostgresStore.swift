@@ -586,11 +586,13 @@ public final class PostgresStore: Store, SpoolDestination {
                             }
                         }
                     }
-                    Task {
-                        try? await Task.sleep(for: self.writeTimeout)
+                    let timer = Task {
+                        guard (try? await Task.sleep(for: self.writeTimeout)) != nil else { return }
                         answer.give(.failure(PostgresStoreError(unreachable: "PostgreSQL did not answer within \(self.writeTimeout)")))
-                        work.cancel()
                     }
+                    // Whichever answers first, the other is cancelled: a late write, or a timer still asleep.
+                    answer.cancelOnAnswer { work.cancel() }
+                    answer.cancelOnAnswer { timer.cancel() }
                 }
             } onCancel: {
                 answer.give(.failure(CancellationError()))
@@ -719,10 +721,25 @@ struct MultiRowInsert {
     }
 }
 
-/// The first of several racing outcomes, handed to one waiting continuation; later ones are dropped.
+/// The first of several racing outcomes, handed to one waiting continuation; later ones are dropped, and the
+/// racers registered with `cancelOnAnswer` are cancelled once there is an answer.
 private final class FirstAnswer<Value: Sendable>: Sendable {
-    private let state = Mutex<(continuation: UnsafeContinuation<Value, any Error>?, early: Result<Value, any Error>?, given: Bool)>(
-        (nil, nil, false))
+    private struct State {
+        var continuation: UnsafeContinuation<Value, any Error>?
+        var early: Result<Value, any Error>?
+        var given = false
+        var cancels: [@Sendable () -> Void] = []
+    }
+
+    private let state = Mutex(State())
+
+    func cancelOnAnswer(_ cancel: @escaping @Sendable () -> Void) {
+        let now = state.withLock { state in
+            if !state.given { state.cancels.append(cancel) }
+            return state.given
+        }
+        if now { cancel() }
+    }
 
     func waiting(_ continuation: UnsafeContinuation<Value, any Error>) {
         let early: Result<Value, any Error>? = state.withLock { state in
@@ -734,16 +751,18 @@ private final class FirstAnswer<Value: Sendable>: Sendable {
     }
 
     func give(_ result: Result<Value, any Error>) {
-        let continuation: UnsafeContinuation<Value, any Error>? = state.withLock { state in
-            guard !state.given else { return nil }
+        let (continuation, cancels) = state.withLock { state -> (UnsafeContinuation<Value, any Error>?, [@Sendable () -> Void]) in
+            guard !state.given else { return (nil, []) }
             state.given = true
+            defer { state.cancels = [] }
             guard let continuation = state.continuation else {
                 state.early = result
-                return nil
+                return (nil, state.cancels)
             }
             state.continuation = nil
-            return continuation
+            return (continuation, state.cancels)
         }
         continuation?.resume(with: result)
+        for cancel in cancels { cancel() }
     }
 }
