@@ -70,6 +70,7 @@ public func buildApplication(
         controller: landingController, routerPaths: routerPaths(config: config), metrics: metrics,
         serverName: serverName, logger: logger)
     let landingHandlers: @Sendable () -> [any RemovableChannelHandler] = { [LandingChannelHandler(landing: landing)] }
+    let landingBytes: @Sendable (ConnectionClock) -> any ChannelHandler = { LandingFastPath(landing: landing, clock: $0) }
     let metricsServer: [any Service] = config.metrics.port == 0 ? [] : [
         Application(
             router: {
@@ -95,10 +96,12 @@ public func buildApplication(
         server: HTTPServerBuilder { responder -> any ServerChildChannel in
             guard let certificates else {
                 return LimitedHTTP1Channel(
-                    inner: HTTP1Channel(responder: responder), limits: clientLimits, landing: landingHandlers)
+                    inner: HTTP1Channel(responder: responder), limits: clientLimits, landing: landingHandlers,
+                    landingBytes: landingBytes)
             }
             return ReloadingTLSChannel(
-                responder: responder, limits: clientLimits, certificates: certificates, http1Handlers: landingHandlers)
+                responder: responder, limits: clientLimits, certificates: certificates, http1Handlers: landingHandlers,
+                http1Bytes: landingBytes)
         },
         configuration: .init(
             address: .hostname(config.http.host, port: config.http.port), serverName: serverName,

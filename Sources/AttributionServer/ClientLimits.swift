@@ -32,6 +32,8 @@ struct LimitedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     let limits: ClientLimits
     /// Handlers that take NIO's HTTP/1 parts ahead of the conversion to HTTP types (the landing handler).
     var landing: @Sendable () -> [any RemovableChannelHandler] = { [] }
+    /// A handler that takes the connection's bytes ahead of the HTTP/1 decoder (the landing fast path).
+    var landingBytes: (@Sendable (ConnectionClock) -> any ChannelHandler)? = nil
 
     var responder: Responder { inner.responder }
 
@@ -46,6 +48,11 @@ struct LimitedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
             try pipeline.addHandler(clock.messageObserver, position: .before(codec))
             // Behind the observer, so that it sees their requests and answers too.
             for handler in landing() { try pipeline.addHandler(handler, position: .before(codec)) }
+            // Behind TLS (when there is TLS), ahead of NIO's HTTP/1 encoder and decoder (in that order).
+            if let landingBytes {
+                let encoder = try pipeline.handler(type: HTTPResponseEncoder.self)
+                try pipeline.addHandler(landingBytes(clock), position: .before(encoder))
+            }
             return value
         }
     }
@@ -124,8 +131,15 @@ final class ConnectionClock {
         }
     }
 
+    /// A whole request without a body, read ahead of the HTTP decoder (the landing fast path).
+    func readWhole(keepAlive requested: Bool) {
+        keepAlive.append(requested && !quiescing)
+        phase = .answering
+        cancel()
+    }
+
     /// Whether the connection is to be closed once this answer is written.
-    fileprivate func answered() -> Bool {
+    func answered() -> Bool {
         let keepOpen = keepAlive.isEmpty ? true : keepAlive.removeFirst()
         if keepAlive.isEmpty, case .answering = phase {
             phase = .waiting(headStarted: false)
@@ -135,7 +149,7 @@ final class ConnectionClock {
     }
 
     /// Whether the answer being written is the last on this connection.
-    fileprivate var closesAfterNextAnswer: Bool { keepAlive.first == false }
+    var closesAfterNextAnswer: Bool { keepAlive.first == false }
 
     fileprivate func quiesce() {
         quiescing = true

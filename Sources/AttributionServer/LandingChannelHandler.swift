@@ -10,7 +10,8 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 
-/// The landing path without a Swift task per request: placed after NIO's HTTP/1 codec and ahead of Hummingbird's
+/// The landing path without a Swift task per request, for connections the fast path (`LandingFastPath`, ahead of
+/// the HTTP/1 codec) has handed over: placed after NIO's HTTP/1 codec and ahead of Hummingbird's
 /// conversion to HTTP types (`HTTP1ToHTTPServerCodec`; Hummingbird's `additionalChannelHandlers` come after that
 /// conversion, which cost a landing request a tenth of its event loop time both ways), it answers every GET and
 /// HEAD the landing controller would (a configured slug, or the 404 of any other path the router does not serve)
@@ -18,7 +19,7 @@ import NIOHTTP1
 /// conversion, to Hummingbird's router unchanged. Answers leave in request order: while a request is with the router, landing
 /// answers wait behind it; while a landing request waits for its commit, the next request for the router is held
 /// (and no more is read) until the answers before it are written.
-final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
+final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, LandingAnswerWriter {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -62,7 +63,7 @@ final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
                 for ticket in answers.value {
                     let answer = unsafeDowncast(ticket, to: LandingAnswer.self)
                     answer.ready = answer.prepared
-                    answer.handler?.flush()
+                    answer.writer?.flush()
                 }
             }
         }
@@ -92,16 +93,23 @@ final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     /// A landing request's answer: written once `ready`. Its visit's ticket while the commit is pending.
     final class LandingAnswer {
-        var ready: (head: HTTPResponseHead, body: ByteBuffer)?
+        /// What is sent: status, header fields (Date and Server are added when it is written) and body.
+        struct Reply {
+            var status: HTTPResponse.Status
+            var headers: [(String, String)]
+            var body: ByteBuffer
+        }
+
+        var ready: Reply?
         /// The answer to give once the visit is committed.
-        var prepared: (head: HTTPResponseHead, body: ByteBuffer)?
+        var prepared: Reply?
         let started: ContinuousClock.Instant
         /// Kept while the answer is owed; nil once the connection's handler is gone.
-        var handler: LandingChannelHandler?
+        var writer: (any LandingAnswerWriter)?
 
-        init(started: ContinuousClock.Instant, handler: LandingChannelHandler) {
+        init(started: ContinuousClock.Instant, writer: any LandingAnswerWriter) {
             self.started = started
-            self.handler = handler
+            self.writer = writer
         }
     }
 
@@ -128,7 +136,7 @@ final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         // Answers still waiting for commits hold this handler: let them go.
-        for case .landing(let answer) in slots { answer.handler = nil }
+        for case .landing(let answer) in slots { answer.writer = nil }
         slots.removeAll()
     }
 
@@ -203,42 +211,22 @@ final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
         let uri = URI(request.uri)
         guard !landing.routerPaths.contains(Substring(uri.path)) else { return nil }
-        let answer = LandingAnswer(started: .now, handler: self)
-        let decision: LandingController.Decision
-        do {
-            decision = try landing.controller.decide(
-                method: method, path: uri.path, query: uri.query, headers: request.headers,
-                remoteAddress: context.channel.remoteAddress)
-        } catch {
-            landing.logger.error("landing answer failed: \(error)")
-            answer.ready = (
-                Self.head(.internalServerError, [("Content-Length", "0")], serverName: landing.serverName), ByteBuffer()
-            )
-            context.eventLoop.assumeIsolated().execute { self.flush() }
-            return answer
-        }
-        let head = Self.head(decision.status, decision.headers, serverName: landing.serverName)
-        if let visit = decision.visit, let listener,
-            landing.controller.recorder.record(visit, listener: listener, ticket: answer)
-        {
-            answer.prepared = (head, decision.body)
-        } else {
-            // Nothing to wait for (an orphan over its allowance, or a visit that could not be queued).
-            answer.ready = (head, decision.body)
-            context.eventLoop.assumeIsolated().execute { self.flush() }
-        }
+        let answer = LandingAnswer(started: .now, writer: self)
+        let waits = landing.begin(
+            answer, method: method, uri: uri, headers: request.headers, remoteAddress: context.channel.remoteAddress,
+            listener: listener)
+        if !waits { context.eventLoop.assumeIsolated().execute { self.flush() } }
         return answer
     }
 
     /// An answer's head as NIO's HTTP/1 encoder takes it, with the Date and Server headers every answer has.
-    private static func head(_ status: HTTPResponse.Status, _ headers: [(String, String)], serverName: String)
-        -> HTTPResponseHead
-    {
-        var fields = HTTPHeaders(headers)
+    private static func head(_ reply: LandingAnswer.Reply, serverName: String) -> HTTPResponseHead {
+        var fields = HTTPHeaders(reply.headers)
         fields.add(name: "Date", value: HTTPDate.now())
         fields.add(name: "Server", value: serverName)
         return HTTPResponseHead(
-            version: .http1_1, status: HTTPResponseStatus(statusCode: status.code, reasonPhrase: status.reasonPhrase),
+            version: .http1_1,
+            status: HTTPResponseStatus(statusCode: reply.status.code, reasonPhrase: reply.status.reasonPhrase),
             headers: fields)
     }
 
@@ -254,20 +242,22 @@ final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     /// Writes the answers that are ready at the front of the queue, then lets a held router request go on.
-    fileprivate func flush() {
+    func flush() {
         guard let context else { return }
         var wrote = false
         while let first = slots.first {
             switch first {
             case .landing(let answer):
-                guard let (head, body) = answer.ready else { return finishFlush(context, wrote: wrote) }
+                guard let reply = answer.ready else { return finishFlush(context, wrote: wrote) }
                 slots.removeFirst()
-                answer.handler = nil
-                context.write(wrapOutboundOut(.head(head)), promise: nil)
-                if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+                answer.writer = nil
+                context.write(wrapOutboundOut(.head(Self.head(reply, serverName: landing.serverName))), promise: nil)
+                if reply.body.readableBytes > 0 {
+                    context.write(wrapOutboundOut(.body(.byteBuffer(reply.body))), promise: nil)
+                }
                 context.write(wrapOutboundOut(.end(nil)), promise: nil)
                 wrote = true
-                landing.metrics.request(group: "landing", status: Int(head.status.code), duration: .now - answer.started)
+                landing.metrics.request(group: "landing", status: reply.status.code, duration: .now - answer.started)
             case .router(let held):
                 if let held {
                     slots[0] = .router(held: nil)
@@ -291,6 +281,39 @@ final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             quiescePending = false
             context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         }
+    }
+}
+
+/// Writes a connection's landing answers once they are ready: told on the connection's event loop.
+protocol LandingAnswerWriter: AnyObject {
+    func flush()
+}
+
+extension LandingChannelHandler.Landing {
+    /// Decides a landing request and submits its visit to the writer, with `answer` as its ticket; returns whether
+    /// the answer waits for the visit's commit (false: it is ready now, with nothing to wait for).
+    func begin(
+        _ answer: LandingChannelHandler.LandingAnswer, method: HTTPRequest.Method, uri: URI,
+        headers: some LandingHeaders, remoteAddress: SocketAddress?, listener: LandingChannelHandler.Listener?
+    ) -> Bool {
+        let decision: LandingController.Decision
+        do {
+            decision = try controller.decide(
+                method: method, path: uri.path, query: uri.query, headers: headers, remoteAddress: remoteAddress)
+        } catch {
+            logger.error("landing answer failed: \(error)")
+            answer.ready = .init(status: .internalServerError, headers: [("Content-Length", "0")], body: ByteBuffer())
+            return false
+        }
+        let reply = LandingChannelHandler.LandingAnswer.Reply(
+            status: decision.status, headers: decision.headers, body: decision.body)
+        if let visit = decision.visit, let listener, controller.recorder.record(visit, listener: listener, ticket: answer) {
+            answer.prepared = reply
+            return true
+        }
+        // Nothing to wait for (an orphan over its allowance, or a visit that could not be queued).
+        answer.ready = reply
+        return false
     }
 }
 

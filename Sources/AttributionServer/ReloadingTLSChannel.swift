@@ -28,10 +28,12 @@ struct ReloadingTLSChannel: ServerChildChannel, HTTPChannelHandler {
 
     init(
         responder: @escaping Responder, limits: ClientLimits, certificates: CertificateStore,
-        http1Handlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] }
+        http1Handlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] },
+        http1Bytes: (@Sendable (ConnectionClock) -> any ChannelHandler)? = nil
     ) {
-        // Over HTTP/1.1 the landing handler answers landing requests; over HTTP/2 they take the router's path.
-        http1 = LimitedHTTP1Channel(inner: HTTP1Channel(responder: responder), limits: limits, landing: http1Handlers)
+        // Over HTTP/1.1 the landing handlers answer landing requests; over HTTP/2 they take the router's path.
+        http1 = LimitedHTTP1Channel(
+            inner: HTTP1Channel(responder: responder), limits: limits, landing: http1Handlers, landingBytes: http1Bytes)
         http2 = HTTP2Channel(
             responder: responder,
             configuration: .init(

@@ -1,3 +1,4 @@
+import AttributionCore
 import AttributionStore
 import ClickattrTestSupport
 import Crypto
@@ -53,5 +54,84 @@ import Testing
         #expect(Set(visits.compactMap(\.clickID)) == ["pipe-1", "pipe-2", "pipe-3", "pipe-4"])
         #expect(visits.first { $0.clickID == "pipe-4" }?.botReason != nil)
         #expect(try await store.counts().userActions == 1)
+    }
+
+    /// Waits until the database holds `count` visits (they are shipped from the spool), then a little longer.
+    static func visits(_ cli: CLI, atLeast count: Int) async throws -> [Visit] {
+        let store = try SQLiteStore(path: cli.path("db/clickattr.sqlite"))
+        for _ in 0..<200 where try await store.counts().visits < count { try await Task.sleep(for: .milliseconds(25)) }
+        // Past the shipper's gathering: a visit stored by mistake would have arrived by now.
+        try await Task.sleep(for: .milliseconds(600))
+        return try await store.recentVisits(limit: 50)
+    }
+
+    @Test func aRequestArrivingInPiecesIsAnsweredOnceWholeAndInOrder() async throws {
+        let cli = try CLI()
+        let (server, port) = try cli.startServer()
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        let connection = try RawConnection(port: port)
+        for piece in ["G", "ET /summer-sale?cli", "ck_id=piece-1 HTTP/1.1\r\nHost: 127.0.0.1\r", "\nUser-Agent: Mozilla/5.0\r\n", "\r\n"] {
+            try connection.send(piece)
+            // Blocking, not `Task.sleep`: with the suite's tests in parallel, a suspended test can wait seconds for
+            // a thread, past the server's header deadline.
+            usleep(30_000)
+        }
+        try connection.send(Self.request("/summer-sale?click_id=piece-2", "Connection: close\r\n"))
+        let answer = connection.readUntilClosed(timeout: 10)
+        #expect(answer.closed)
+        let locations = answer.text.components(separatedBy: "\r\n").filter { $0.hasPrefix("Location: ") }
+        #expect(locations == [
+            "Location: https://shop.example.com/summer?click_id=piece-1",
+            "Location: https://shop.example.com/summer?click_id=piece-2",
+        ])
+        let visits = try await Self.visits(cli, atLeast: 2)
+        #expect(visits.compactMap(\.clickID).sorted() == ["piece-1", "piece-2"])
+        #expect(visits.allSatisfy { $0.userAgent?.hasPrefix("Mozilla/5.0") == true && $0.botReason == nil })
+    }
+
+    @Test func nothingAfterARequestThatClosesTheConnectionIsReadOrStored() async throws {
+        let cli = try CLI()
+        let (server, port) = try cli.startServer()
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        let connection = try RawConnection(port: port)
+        try connection.send(
+            "GET /summer-sale?click_id=old-1 HTTP/1.0\r\nUser-Agent: Mozilla/5.0\r\n\r\n"
+                + Self.request("/summer-sale?click_id=old-2"))
+        let answer = connection.readUntilClosed(timeout: 10)
+        #expect(answer.closed, "HTTP/1.0 without keep-alive closes after its answer")
+        #expect(answer.text.matches(of: #/HTTP/1\.1 302 /#).count == 1)
+        #expect(answer.text.contains("\r\nconnection: close\r\n"))
+        let visits = try await Self.visits(cli, atLeast: 1)
+        #expect(visits.map(\.clickID) == ["old-1"])
+    }
+
+    /// What the fast path leaves to NIO's decoder (a body on a GET, a user agent that is not ASCII) is answered as
+    /// before, on the same connection, and landing requests after it still are visits.
+    @Test func requestsTheFastPathDeclinesAreAnsweredAsBefore() async throws {
+        let cli = try CLI()
+        let (server, port) = try cli.startServer()
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        let connection = try RawConnection(port: port)
+        try connection.send(
+            Self.request("/summer-sale?click_id=odd-1")
+                + "GET /summer-sale?click_id=odd-2 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\nhello"
+                + "GET /summer-sale?click_id=odd-3 HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: Caf\u{e9}Browser/1.0\r\n\r\n"
+                + Self.request("/summer-sale?click_id=odd-4", "Connection: close\r\n"))
+        let answer = connection.readUntilClosed(timeout: 10)
+        #expect(answer.closed)
+        let locations = answer.text.components(separatedBy: "\r\n").filter { $0.hasPrefix("Location: ") }
+        #expect(locations == (1...4).map { "Location: https://shop.example.com/summer?click_id=odd-\($0)" })
+        let visits = try await Self.visits(cli, atLeast: 4)
+        #expect(visits.compactMap(\.clickID).sorted() == ["odd-1", "odd-2", "odd-3", "odd-4"])
+        #expect(visits.first { $0.clickID == "odd-3" }?.userAgent == "Caf\u{e9}Browser/1.0")
     }
 }
