@@ -47,6 +47,22 @@ public enum JSONValue: Sendable, Hashable {
         return out
     }
 
+    /// `canonicalJSON()` of an object whose values are all strings, written without building the `JSONValue`:
+    /// every shipped visit's click id parameters are one.
+    public static func canonicalJSON(ofStrings fields: [String: String]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        out.append(UInt8(ascii: "{"))
+        for (index, key) in fields.keys.sorted().enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            writeString(key, to: &out)
+            out.append(UInt8(ascii: ":"))
+            writeString(fields[key]!, to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
     private func write(to out: inout [UInt8]) {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)

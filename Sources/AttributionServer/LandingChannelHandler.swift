@@ -123,6 +123,7 @@ final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var readPending = false
     private var quiescePending = false
     private var listener: Listener?
+    private let memo = LandingController.ConnectionMemo()
 
     init(landing: Landing) {
         self.landing = landing
@@ -214,7 +215,7 @@ final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         let answer = LandingAnswer(started: .now, writer: self)
         let waits = landing.begin(
             answer, method: method, uri: uri, headers: request.headers, remoteAddress: context.channel.remoteAddress,
-            listener: listener)
+            memo: memo, listener: listener)
         if !waits { context.eventLoop.assumeIsolated().execute { self.flush() } }
         return answer
     }
@@ -294,12 +295,14 @@ extension LandingChannelHandler.Landing {
     /// the answer waits for the visit's commit (false: it is ready now, with nothing to wait for).
     func begin(
         _ answer: LandingChannelHandler.LandingAnswer, method: HTTPRequest.Method, uri: URI,
-        headers: some LandingHeaders, remoteAddress: SocketAddress?, listener: LandingChannelHandler.Listener?
+        headers: some LandingHeaders, remoteAddress: SocketAddress?, memo: LandingController.ConnectionMemo,
+        listener: LandingChannelHandler.Listener?
     ) -> Bool {
         let decision: LandingController.Decision
         do {
             decision = try controller.decide(
-                method: method, path: uri.path, query: uri.query, headers: headers, remoteAddress: remoteAddress)
+                method: method, path: uri.path, query: uri.query, headers: headers, remoteAddress: remoteAddress,
+                memo: memo)
         } catch {
             logger.error("landing answer failed: \(error)")
             answer.ready = .init(status: .internalServerError, headers: [("Content-Length", "0")], body: ByteBuffer())

@@ -60,9 +60,19 @@ struct LandingController {
         var body: ByteBuffer
     }
 
+    /// What the requests of one connection share, worked out for its first request and reused by the next: the
+    /// visitor's address as stored (from the connection's peer), and the bot verdict on its user agent. Kept by
+    /// the landing handlers, one per connection, on its event loop.
+    final class ConnectionMemo {
+        fileprivate var peer: (address: String?, stored: String?)?
+        fileprivate var agent: (userAgent: String?, botReason: String?)?
+
+        init() {}
+    }
+
     func decide(
         method: HTTPRequest.Method, path: String, query rawQuery: String?, headers: some LandingHeaders,
-        remoteAddress: SocketAddress?
+        remoteAddress: SocketAddress?, memo: ConnectionMemo? = nil
     ) throws -> Decision {
         let target = path.hasPrefix("/") ? routes[String(path.dropFirst())] : nil
         let query = QueryString.parse(Substring(rawQuery ?? ""))
@@ -71,8 +81,14 @@ struct LandingController {
         let visitedAt = now()
         let visitorID = knownVisitor ?? VisitorCookie.newID(now: visitedAt)
         let userAgent = headers.first(.userAgent)
-        let address = AppRequestContext.clientAddress(
-            headers: headers, remoteAddress: remoteAddress, trustForwardedFor: trustForwardedFor)
+        let (address, ip) = visitorAddress(headers: headers, remoteAddress: remoteAddress, memo: memo)
+        let botReason: String?
+        if method == .get, let agent = memo?.agent, agent.userAgent == userAgent {
+            botReason = agent.botReason
+        } else {
+            botReason = classifier.botReason(userAgent: userAgent, method: method.rawValue)
+            if method == .get { memo?.agent = (userAgent, botReason) }
+        }
 
         let visit = Visit(
             visitedAt: visitedAt, method: method.rawValue, path: Self.bounded(path, Self.maximumPathBytes),
@@ -80,8 +96,7 @@ struct LandingController {
             clickIDProblem: clickIDs.problem, visitorID: visitorID,
             userAgent: userAgent.map { Self.bounded($0, Self.maximumHeaderBytes) },
             referrer: headers.first(.referer).map { Self.bounded($0, Self.maximumHeaderBytes) },
-            ip: address.flatMap(anonymizer.anonymize),
-            botReason: classifier.botReason(userAgent: userAgent, method: method.rawValue))
+            ip: ip, botReason: botReason)
         let stored = target != nil || orphans.allows(address, at: visitedAt)
         if !stored { recorder.metrics.visitNotRecorded(reason: "orphan_rate_limit") }
 
@@ -95,6 +110,23 @@ struct LandingController {
         return Decision(visit: stored ? visit : nil, status: status, headers: answerHeaders, body: body)
     }
 
+    /// The visitor's address (for the orphan allowance) and the address as stored (anonymized); the peer's are
+    /// worked out once per connection.
+    private func visitorAddress(headers: some LandingHeaders, remoteAddress: SocketAddress?, memo: ConnectionMemo?)
+        -> (address: String?, stored: String?)
+    {
+        if trustForwardedFor, headers.first(.xForwardedFor) != nil {
+            let address = AppRequestContext.clientAddress(
+                headers: headers, remoteAddress: remoteAddress, trustForwardedFor: true)
+            return (address, address.flatMap(anonymizer.anonymize))
+        }
+        if let peer = memo?.peer { return peer }
+        let address = remoteAddress?.ipAddress
+        let peer = (address, address.flatMap(anonymizer.anonymize))
+        memo?.peer = peer
+        return peer
+    }
+
     private func answer(
         _ target: (route: Route, location: RedirectLocation)?, query: [QueryString.Pair], clickID: String?
     ) throws -> (HTTPResponse.Status, [(String, String)], ByteBuffer) {
@@ -105,6 +137,8 @@ struct LandingController {
         switch route.mode {
         case .redirect:
             var fields = Self.redirectFields
+            // Room for the Set-Cookie and Content-Length that `decide` adds.
+            fields.reserveCapacity(fields.count + 3)
             fields.append(("Location", location))
             return (.found, fields, ByteBuffer())
         case .landing:

@@ -42,6 +42,8 @@ final class LandingFastPath: ChannelDuplexHandler, RemovableChannelHandler, Land
     /// A `read` the channel asked for while reading was held.
     private var readPending = false
     private var quiescePending = false
+    private let memo = LandingController.ConnectionMemo()
+    private var peer: SocketAddress?
 
     init(landing: LandingChannelHandler.Landing, clock: ConnectionClock) {
         self.landing = landing
@@ -106,12 +108,19 @@ final class LandingFastPath: ChannelDuplexHandler, RemovableChannelHandler, Land
         owed.append(answer)
         let waits = landing.begin(
             answer, method: request.method, uri: uri, headers: request.headers,
-            remoteAddress: context.channel.remoteAddress, listener: listener)
+            remoteAddress: remoteAddress(context), memo: memo, listener: listener)
         if !request.keepAlive {
             mode = .closing
             unread = nil
         }
         if !waits { context.eventLoop.assumeIsolated().execute { self.flush() } }
+    }
+
+    /// The connection's peer, asked of the channel (behind a lock) once.
+    private func remoteAddress(_ context: ChannelHandlerContext) -> SocketAddress? {
+        if let peer { return peer }
+        peer = context.channel.remoteAddress
+        return peer
     }
 
     /// From the request at the front of `unread` on, the connection is the decoder's.

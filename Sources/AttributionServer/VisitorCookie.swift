@@ -42,8 +42,11 @@ enum VisitorCookie {
     }
 
     static func setCookieHeader(_ id: String) -> String {
-        "\(name)=\(id); Path=/; Max-Age=\(maxAgeSeconds); HttpOnly; SameSite=Lax"
+        setCookiePrefix + id + setCookieSuffix
     }
+
+    private static let setCookiePrefix = "\(name)="
+    private static let setCookieSuffix = "; Path=/; Max-Age=\(maxAgeSeconds); HttpOnly; SameSite=Lax"
 }
 
 /// Random bits from the system, fetched 4 KiB at a time: one system call for 256 visitor ids rather than two for

@@ -3,7 +3,7 @@ import AttributionCore
 /// How a visit's click id parameters are kept in one text column, in every database.
 enum ClickParameters {
     static func encode(_ parameters: [String: String]) -> String? {
-        parameters.isEmpty ? nil : JSONValue.object(parameters.mapValues(JSONValue.string)).canonicalJSON()
+        parameters.isEmpty ? nil : JSONValue.canonicalJSON(ofStrings: parameters)
     }
 
     static func decode(_ text: String?) -> [String: String] {

@@ -16,6 +16,15 @@ import Testing
         #expect(value["a"] == .array([.number("1"), .array([]), .object([:])]))
     }
 
+    @Test func anObjectOfStringsIsWrittenAsTheGeneralWriterWritesIt() {
+        let objects: [[String: String]] = [
+            [:], ["click_id": "c1"], ["fbclid": "IwAR1", "click_id": "z\"q\\\n\t\u{1}é😀", "": ""],
+        ]
+        for fields in objects {
+            #expect(JSONValue.canonicalJSON(ofStrings: fields) == JSONValue.object(fields.mapValues(JSONValue.string)).canonicalJSON())
+        }
+    }
+
     @Test func aNumberOfAnySizeKeepsItsTextAndWritesBackAsValidJSON() throws {
         for text in ["18446744073709551616", "99999999999999999999", "9223372036854775807", "1e999", "-1e999", "1e-999"] {
             let value = try JSONParser.parse(Array(text.utf8))

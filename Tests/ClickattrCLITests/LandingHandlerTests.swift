@@ -134,4 +134,37 @@ import Testing
         #expect(visits.compactMap(\.clickID).sorted() == ["odd-1", "odd-2", "odd-3", "odd-4"])
         #expect(visits.first { $0.clickID == "odd-3" }?.userAgent == "Caf\u{e9}Browser/1.0")
     }
+
+    /// The peer's address and the user agent's verdict are worked out once per connection and reused: a later
+    /// request with another agent, a HEAD, or a trusted X-Forwarded-For still gets its own.
+    @Test func eachRequestOfAConnectionGetsItsOwnBotVerdictAndAddress() async throws {
+        let cli = try CLI()
+        let (server, port) = try cli.startServer(http: "  trust_forwarded_for: true")
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        let connection = try RawConnection(port: port)
+        func tap(_ id: String, _ headers: String, method: String = "GET") -> String {
+            "\(method) /summer-sale?click_id=\(id) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(headers)\r\n"
+        }
+        try connection.send(
+            tap("memo-1", "User-Agent: Mozilla/5.0 (iPhone)\r\n")
+                + tap("memo-2", "User-Agent: Mozilla/5.0 (iPhone)\r\n")
+                + tap("memo-3", "User-Agent: facebookexternalhit/1.1\r\n")
+                + tap("memo-4", "User-Agent: Mozilla/5.0 (iPhone)\r\nX-Forwarded-For: 198.51.100.77\r\n")
+                + tap("memo-5", "User-Agent: Mozilla/5.0 (iPhone)\r\n", method: "HEAD")
+                + tap("memo-6", "User-Agent: Mozilla/5.0 (iPhone)\r\nConnection: close\r\n"))
+        let answer = connection.readUntilClosed(timeout: 10)
+        #expect(answer.closed)
+        #expect(answer.text.matches(of: #/HTTP/1\.1 302 /#).count == 6)
+        let visits = Dictionary(
+            try await Self.visits(cli, atLeast: 6).map { ($0.clickID ?? "", $0) }, uniquingKeysWith: { first, _ in first })
+        #expect(visits["memo-1"]?.botReason == nil && visits["memo-2"]?.botReason == nil)
+        #expect(visits["memo-3"]?.botReason == "meta_crawler")
+        #expect(visits["memo-5"]?.botReason == "head_request")
+        #expect(visits["memo-6"]?.botReason == nil)
+        #expect(visits["memo-1"]?.ip == "127.0.0.0" && visits["memo-6"]?.ip == "127.0.0.0")
+        #expect(visits["memo-4"]?.ip == "198.51.100.0")
+    }
 }
