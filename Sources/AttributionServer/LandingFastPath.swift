@@ -168,11 +168,14 @@ final class LandingFastPath: ChannelDuplexHandler, RemovableChannelHandler, Land
     func flush() {
         guard let context else { return }
         var wrote = false
+        var date: String?
         while let answer = owed.first, let reply = answer.ready {
             owed.removeFirst()
             answer.writer = nil
             let closes = clock.closesAfterNextAnswer
-            context.write(wrapOutboundOut(encode(reply, closes: closes, allocator: context.channel.allocator)), promise: nil)
+            if date == nil { date = HTTPDate.now() }
+            let bytes = encode(reply, date: date!, closes: closes, allocator: context.channel.allocator)
+            context.write(wrapOutboundOut(bytes), promise: nil)
             wrote = true
             landing.metrics.request(group: "landing", status: reply.status.code, duration: .now - answer.started)
             if clock.answered() {
@@ -196,17 +199,19 @@ final class LandingFastPath: ChannelDuplexHandler, RemovableChannelHandler, Land
 
     /// An answer as NIO's HTTP/1 encoder writes it, with the Date and Server fields every answer has and, when the
     /// connection closes after it, `connection: close` (as `MessageObserver` adds it).
-    private func encode(_ reply: LandingChannelHandler.LandingAnswer.Reply, closes: Bool, allocator: ByteBufferAllocator)
-        -> ByteBuffer
-    {
+    private func encode(
+        _ reply: LandingChannelHandler.LandingAnswer.Reply, date: String, closes: Bool, allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
         var bytes = allocator.buffer(capacity: 512 + reply.body.readableBytes)
-        bytes.writeStaticString("HTTP/1.1 ")
-        bytes.writeString(String(reply.status.code))
-        bytes.writeStaticString(" ")
-        bytes.writeString(reply.status.reasonPhrase)
-        bytes.writeStaticString("\r\n")
+        switch reply.status {
+        case .found: bytes.writeStaticString("HTTP/1.1 302 Found\r\n")
+        case .ok: bytes.writeStaticString("HTTP/1.1 200 OK\r\n")
+        case .notFound: bytes.writeStaticString("HTTP/1.1 404 Not Found\r\n")
+        default:
+            bytes.writeString("HTTP/1.1 \(reply.status.code) \(reply.status.reasonPhrase)\r\n")
+        }
         for (name, value) in reply.headers { field(name, value, into: &bytes) }
-        field("Date", HTTPDate.now(), into: &bytes)
+        field("Date", date, into: &bytes)
         field("Server", landing.serverName, into: &bytes)
         if closes { bytes.writeStaticString("connection: close\r\n") }
         bytes.writeStaticString("\r\n")

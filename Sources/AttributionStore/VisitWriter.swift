@@ -21,11 +21,6 @@ public final class VisitWriter: Service, @unchecked Sendable {
         case listener(any VisitCommitListener, AnyObject)
     }
 
-    private struct Pending {
-        let visit: Visit
-        let waiter: Waiter
-    }
-
     public let limits: BatchLimits
     private let commit: @Sendable ([Visit]) throws -> Void
     /// Told about every visit a commit failed to store (its waiter is told too).
@@ -33,7 +28,10 @@ public final class VisitWriter: Service, @unchecked Sendable {
 
     /// Guards everything below it.
     private let condition = NSCondition()
-    private var queue: [Pending] = []
+    /// The queued visits and, at the same positions, who waits for each: kept apart so that a batch's visits go to
+    /// `commit` without being copied out.
+    private var queue: [Visit] = []
+    private var waiters: [Waiter] = []
     private var stopping = false
     private var started = false
     private var finished: UnsafeContinuation<Void, Never>?
@@ -51,7 +49,7 @@ public final class VisitWriter: Service, @unchecked Sendable {
     /// Queues `visit` and returns once its batch has committed; throws `Refusal` at once when it cannot be queued.
     public func submit(_ visit: Visit) async throws {
         try await withUnsafeThrowingContinuation { continuation in
-            if let refusal = enqueue(Pending(visit: visit, waiter: .task(continuation))) {
+            if let refusal = enqueue(visit, .task(continuation)) {
                 continuation.resume(throwing: refusal)
             }
         }
@@ -60,15 +58,16 @@ public final class VisitWriter: Service, @unchecked Sendable {
     /// Queues `visit`; `listener` is told with `ticket` once its batch has committed. Throws `Refusal` at once
     /// (telling no one) when it cannot be queued.
     public func submit(_ visit: Visit, listener: any VisitCommitListener, ticket: AnyObject) throws(Refusal) {
-        if let refusal = enqueue(Pending(visit: visit, waiter: .listener(listener, ticket))) { throw refusal }
+        if let refusal = enqueue(visit, .listener(listener, ticket)) { throw refusal }
     }
 
-    private func enqueue(_ pending: Pending) -> Refusal? {
+    private func enqueue(_ visit: Visit, _ waiter: Waiter) -> Refusal? {
         condition.lock()
         defer { condition.unlock() }
         if stopping { return .stopped }
         if queue.count >= limits.queueCapacity { return .queueFull }
-        queue.append(pending)
+        queue.append(visit)
+        waiters.append(waiter)
         if queue.count == 1 { condition.signal() }
         return nil
     }
@@ -112,16 +111,16 @@ public final class VisitWriter: Service, @unchecked Sendable {
     }
 
     private func writeUntilStopped() {
-        while let batch = nextBatch() {
+        while let (visits, waiters) = nextBatch() {
             let result: Result<Void, any Error>
             do {
-                try commit(batch.map(\.visit))
+                try commit(visits)
                 result = .success(())
             } catch {
                 result = .failure(error)
-                for pending in batch { lost(pending.visit, error) }
+                for visit in visits { lost(visit, error) }
             }
-            tell(batch, result)
+            tell(waiters, result)
         }
         condition.lock()
         done = true
@@ -138,7 +137,7 @@ public final class VisitWriter: Service, @unchecked Sendable {
     static let lingerLimit = 0.000_5
 
     /// Waits for visits, lingering while more arrive; nil once stopping with none left.
-    private func nextBatch() -> [Pending]? {
+    private func nextBatch() -> (visits: [Visit], waiters: [Waiter])? {
         condition.lock()
         defer { condition.unlock() }
         while queue.isEmpty && !stopping { condition.wait() }
@@ -152,18 +151,24 @@ public final class VisitWriter: Service, @unchecked Sendable {
             arrived = queue.count
         }
         if queue.count <= limits.maxBatchSize {
-            defer { queue.removeAll(keepingCapacity: true) }
-            return queue
+            defer {
+                queue.removeAll(keepingCapacity: true)
+                waiters.removeAll(keepingCapacity: true)
+            }
+            return (queue, waiters)
         }
-        defer { queue.removeFirst(limits.maxBatchSize) }
-        return Array(queue.prefix(limits.maxBatchSize))
+        defer {
+            queue.removeFirst(limits.maxBatchSize)
+            waiters.removeFirst(limits.maxBatchSize)
+        }
+        return (Array(queue.prefix(limits.maxBatchSize)), Array(waiters.prefix(limits.maxBatchSize)))
     }
 
     /// Resumes the tasks and tells each listener once about all of its tickets.
-    private func tell(_ batch: [Pending], _ result: Result<Void, any Error>) {
+    private func tell(_ waiters: [Waiter], _ result: Result<Void, any Error>) {
         var listeners: [ObjectIdentifier: (listener: any VisitCommitListener, tickets: [AnyObject])] = [:]
-        for pending in batch {
-            switch pending.waiter {
+        for waiter in waiters {
+            switch waiter {
             case .task(let continuation):
                 continuation.resume(with: result)
             case .listener(let listener, let ticket):
