@@ -187,8 +187,9 @@ public final class VisitSpool: Sendable {
         var visits: [(key: String?, visit: Visit)] = []
         visits.reserveCapacity(rows.reduce(0) { $0 + $1.visits })
         for row in rows {
+            let prefix = "\(identity):\(row.id)."
             for (index, visit) in try SpoolRecord.decode(row.records, count: row.visits).enumerated() {
-                visits.append((key: "\(identity):\(row.id).\(index)", visit: visit))
+                visits.append((key: prefix + String(index), visit: visit))
             }
         }
         return Batch(visits: visits, through: (false, last.id), bytes: rows.reduce(0) { $0 + $1.bytes })
