@@ -131,11 +131,14 @@ final class ConnectionClock {
         }
     }
 
-    /// A whole request without a body, read ahead of the HTTP decoder (the landing fast path).
-    func readWhole(keepAlive requested: Bool) {
-        keepAlive.append(requested && !quiescing)
+    /// A whole request without a body, read ahead of the HTTP decoder (the landing fast path); returns whether the
+    /// connection stays open after its answer.
+    func readWhole(keepAlive requested: Bool) -> Bool {
+        let staysOpen = requested && !quiescing
+        keepAlive.append(staysOpen)
         phase = .answering
         cancel()
+        return staysOpen
     }
 
     /// Whether the connection is to be closed once this answer is written.

@@ -71,16 +71,28 @@ final class LandingFastPath: ChannelDuplexHandler, RemovableChannelHandler, Land
         case .closing:
             break
         case .handingOver:
-            var bytes = unwrapInboundIn(data)
-            unread!.writeBuffer(&bytes)
+            keep(unwrapInboundIn(data))
         case .reading:
-            var bytes = unwrapInboundIn(data)
-            if unread == nil {
-                unread = bytes
-            } else {
-                unread!.writeBuffer(&bytes)
+            let bytes = unwrapInboundIn(data)
+            // A head that is not all here is read again only once a line of it has ended (or it is too long): a
+            // client trickling a head byte by byte costs one pass over it per line, not one per byte.
+            let waiting = unread?.readableBytes ?? 0
+            keep(bytes)
+            if waiting > 0, !bytes.readableBytesView.contains(UInt8(ascii: "\n")),
+                waiting + bytes.readableBytes <= WireRequest.maximumHeadBytes
+            {
+                return
             }
             readRequests(context: context)
+        }
+    }
+
+    private func keep(_ bytes: ByteBuffer) {
+        if unread == nil {
+            unread = bytes
+        } else {
+            var bytes = bytes
+            unread!.writeBuffer(&bytes)
         }
     }
 
@@ -103,13 +115,15 @@ final class LandingFastPath: ChannelDuplexHandler, RemovableChannelHandler, Land
     }
 
     private func start(_ request: WireRequest, uri: URI, context: ChannelHandlerContext) {
-        clock.readWhole(keepAlive: request.keepAlive)
+        let staysOpen = clock.readWhole(keepAlive: request.keepAlive)
         let answer = LandingChannelHandler.LandingAnswer(started: .now, writer: self)
         owed.append(answer)
         let waits = landing.begin(
             answer, method: request.method, uri: uri, headers: request.headers,
             remoteAddress: remoteAddress(context), memo: memo, listener: listener)
-        if !request.keepAlive {
+        if !staysOpen {
+            // The connection closes after this answer (asked for, or the server is stopping): nothing after it
+            // is read.
             mode = .closing
             unread = nil
         }
