@@ -97,14 +97,19 @@ public enum JSONValue: Sendable, Hashable {
     }
 
     private static func writeString(_ text: String, to out: inout [UInt8]) {
+        writeString(utf8: text.utf8, to: &out)
+    }
+
+    /// A string's UTF-8 bytes as `canonicalJSON()` writes a string value (quoted, escaped).
+    public static func writeString(utf8: some Collection<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Most strings (ids, tokens, names) need no escape: copy them whole.
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            out.append(contentsOf: text.utf8)
+        if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: utf8)
             out.append(UInt8(ascii: "\""))
             return
         }
-        for byte in text.utf8 {
+        for byte in utf8 {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
             case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)

@@ -30,6 +30,32 @@ struct RawInsert {
         try check(code)
     }
 
+    /// Binds UTF-8 bytes that stay where they are until the statement has run (SQLite does not copy them);
+    /// nil binds NULL.
+    mutating func bind(inPlace bytes: UnsafeBufferPointer<UInt8>?) throws {
+        position += 1
+        guard let bytes else { return try check(sqlite3_bind_null(handle, position)) }
+        guard let base = bytes.baseAddress, !bytes.isEmpty else {
+            let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+            return try check(sqlite3_bind_text(handle, position, "", 0, transient))
+        }
+        try check(
+            sqlite3_bind_text(
+                handle, position, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil))
+    }
+
+    /// Binds UTF-8 bytes that SQLite copies before the call returns.
+    mutating func bind(copying bytes: [UInt8]) throws {
+        position += 1
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        let code = bytes.withUnsafeBufferPointer { buffer in
+            sqlite3_bind_text(
+                handle, position, UnsafeRawPointer(buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!)
+                    .assumingMemoryBound(to: CChar.self), Int32(buffer.count), transient)
+        }
+        try check(code)
+    }
+
     mutating func bind(_ value: Int64?) throws {
         position += 1
         try check(value.map { sqlite3_bind_int64(handle, position, $0) } ?? sqlite3_bind_null(handle, position))
@@ -79,5 +105,44 @@ extension RawInsert {
         try bind(visit.userAgent)
         try bind(visit.referrer)
         try bind(visit.ip)
+    }
+}
+
+extension RawInsert {
+    /// Binds the next spooled record under `cursor` as the visit columns from `visited_at` through `bot_reason`,
+    /// in place: the texts are bound where the record holds them (they must stay until the statement has run);
+    /// only the click parameters' JSON is made, in `scratch`.
+    mutating func bindSpooledVisit(_ cursor: inout SpoolRecord.Cursor, scratch: inout [UInt8]) throws {
+        try bind(try cursor.time())
+        try bind(inPlace: try cursor.required())  // method
+        try bind(inPlace: try cursor.required())  // path
+        try bind(inPlace: try cursor.text())  // slug
+        try bind(inPlace: try cursor.text())  // click id
+        // The parameters are spooled sorted by name, the order canonical JSON writes them in.
+        let parameters = try cursor.varint()
+        if parameters == 0 {
+            try bind(inPlace: nil)
+        } else {
+            scratch.removeAll(keepingCapacity: true)
+            scratch.append(UInt8(ascii: "{"))
+            for index in 0..<parameters {
+                if index > 0 { scratch.append(UInt8(ascii: ",")) }
+                JSONValue.writeString(utf8: try cursor.required(), to: &scratch)
+                scratch.append(UInt8(ascii: ":"))
+                JSONValue.writeString(utf8: try cursor.required(), to: &scratch)
+            }
+            scratch.append(UInt8(ascii: "}"))
+            try bind(copying: scratch)
+        }
+        // A problem that is not one clickattr names (a damaged record) is stored as none, as decoding does.
+        let problem = try cursor.text().flatMap { ClickID.Problem(rawValue: String(decoding: $0, as: UTF8.self)) }
+        try bind(problem?.rawValue)
+        try bind(inPlace: try cursor.text())  // visitor id
+        try bind(inPlace: try cursor.text())  // user agent
+        try bind(inPlace: try cursor.text())  // referrer
+        try bind(inPlace: try cursor.text())  // ip
+        let botReason = try cursor.text()
+        try bind(botReason != nil)
+        try bind(inPlace: botReason)
     }
 }

@@ -40,6 +40,50 @@ enum SpoolRecord {
         return visits
     }
 
+    /// Reads records field by field where they lie, for binding them without making strings.
+    struct Cursor {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var offset = 0
+
+        var atEnd: Bool { offset == bytes.count }
+
+        mutating func time() throws(Damaged) -> Int64 {
+            guard offset + 8 <= bytes.count else { throw Damaged() }
+            var value: UInt64 = 0
+            for index in 0..<8 { value |= UInt64(bytes[offset + index]) << (8 * UInt64(index)) }
+            offset += 8
+            return Int64(bitPattern: value)
+        }
+
+        mutating func varint() throws(Damaged) -> UInt64 {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while offset < bytes.count, shift < 64 {
+                let byte = bytes[offset]
+                offset += 1
+                value |= UInt64(byte & 0x7F) << shift
+                if byte < 0x80 { return value }
+                shift += 7
+            }
+            throw Damaged()
+        }
+
+        /// A text's UTF-8 bytes, in place; nil for none.
+        mutating func text() throws(Damaged) -> UnsafeBufferPointer<UInt8>? {
+            let length = try varint()
+            guard length > 0 else { return nil }
+            guard length - 1 <= UInt64(bytes.count - offset) else { throw Damaged() }
+            let size = Int(length - 1)
+            defer { offset += size }
+            return UnsafeBufferPointer(rebasing: bytes[offset..<offset + size])
+        }
+
+        mutating func required() throws(Damaged) -> UnsafeBufferPointer<UInt8> {
+            guard let text = try text() else { throw Damaged() }
+            return text
+        }
+    }
+
     private static func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
         var value = value
         while value >= 0x80 {

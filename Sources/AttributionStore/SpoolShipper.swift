@@ -8,6 +8,16 @@ public protocol SpoolDestination: Sendable {
     /// Stores the visits not stored before (by key) in one transaction; returns how many were new.
     @discardableResult
     func recordVisits(_ visits: [(key: String?, visit: Visit)]) async throws -> Int
+
+    /// Stores a spooled batch's visits not stored before, in one transaction; returns how many were new.
+    @discardableResult
+    func recordSpooled(_ batch: VisitSpool.Batch) async throws -> Int
+}
+
+extension SpoolDestination {
+    public func recordSpooled(_ batch: VisitSpool.Batch) async throws -> Int {
+        try await recordVisits(batch.visits())
+    }
 }
 
 /// Moves spooled visits into the database in large idempotent batches, oldest first, and forgets each batch once
@@ -108,7 +118,7 @@ public final class SpoolShipper: Service {
             let limit = sizing.withLock { $0.next }
             do {
                 guard let batch = try await spool.oldest(limit: limit) else { return .empty }
-                try await store.recordVisits(batch.visits)
+                try await store.recordSpooled(batch)
                 try await spool.forget(batch)
                 progressed = true
                 sizing.withLock { sizing in

@@ -157,16 +157,42 @@ public final class VisitSpool: Sendable {
         }
     }
 
-    /// A batch of the oldest spooled visits, each with its key.
+    /// A batch of the oldest spooled visits: whole spooled rows as stored, or visits of an older spool's rows.
     public struct Batch: Sendable {
-        public let visits: [(key: String?, visit: Visit)]
+        /// The spool's identity, the first part of every visit's key.
+        let identity: String
+        /// Spooled rows as stored: id, number of visits, records (`SpoolRecord`).
+        let rows: [(id: Int64, visits: Int, records: [UInt8])]
+        /// Visits of an older spool's rows (one visit a row), keyed already.
+        let legacy: [(key: String?, visit: Visit)]
         /// The last row of the batch, in the table it came from.
         let through: (legacy: Bool, id: Int64)
         let bytes: Int64
+        /// How many visits the batch holds.
+        public let count: Int
+
+        /// The batch's visits, each with its key: `identity:row.index` (an older spool's: `identity:row`).
+        public func visits() throws -> [(key: String?, visit: Visit)] {
+            guard !through.legacy else { return legacy }
+            var visits: [(key: String?, visit: Visit)] = []
+            visits.reserveCapacity(count)
+            for row in rows {
+                let prefix = Self.keyPrefix(identity: identity, row: row.id)
+                for (index, visit) in try SpoolRecord.decode(row.records, count: row.visits).enumerated() {
+                    visits.append((key: prefix + String(index), visit: visit))
+                }
+            }
+            return visits
+        }
+
+        /// What every key of a spooled row's visits starts with; the visit's index in the row follows.
+        static func keyPrefix(identity: String, row: Int64) -> String {
+            "\(identity):\(row)."
+        }
     }
 
     /// The oldest visits not yet forgotten: whole spooled rows, as many as reach `limit` visits (at least one
-    /// row); nil when the spool is empty.
+    /// row); nil when the spool is empty. The rows' records are decoded by whoever ships them.
     public func oldest(limit: Int) async throws -> Batch? {
         let identity = identity
         let (legacy, rows) = try await queue.read { db -> (Batch?, [(id: Int64, visits: Int, bytes: Int64, records: [UInt8])]) in
@@ -183,16 +209,9 @@ public final class VisitSpool: Sendable {
         }
         if let legacy { return legacy }
         guard let last = rows.last else { return nil }
-        // Decoded off the database's connection.
-        var visits: [(key: String?, visit: Visit)] = []
-        visits.reserveCapacity(rows.reduce(0) { $0 + $1.visits })
-        for row in rows {
-            let prefix = "\(identity):\(row.id)."
-            for (index, visit) in try SpoolRecord.decode(row.records, count: row.visits).enumerated() {
-                visits.append((key: prefix + String(index), visit: visit))
-            }
-        }
-        return Batch(visits: visits, through: (false, last.id), bytes: rows.reduce(0) { $0 + $1.bytes })
+        return Batch(
+            identity: identity, rows: rows.map { ($0.id, $0.visits, $0.records) }, legacy: [],
+            through: (false, last.id), bytes: rows.reduce(0) { $0 + $1.bytes }, count: rows.reduce(0) { $0 + $1.visits })
     }
 
     /// Visits spooled one to a row (by a clickattr before batches were rows), keyed by their row's id.
@@ -217,7 +236,10 @@ public final class VisitSpool: Sendable {
                 userAgent: row[10], referrer: row[11], ip: row[12], botReason: row[13])
             visits.append((key: "\(identity):\(through)", visit: visit))
         }
-        return visits.isEmpty ? nil : Batch(visits: visits, through: (true, through), bytes: bytes)
+        return visits.isEmpty
+            ? nil
+            : Batch(
+                identity: identity, rows: [], legacy: visits, through: (true, through), bytes: bytes, count: visits.count)
     }
 
     /// Forgets a batch once the database has committed it.
@@ -227,7 +249,7 @@ public final class VisitSpool: Sendable {
             try db.execute(sql: "DELETE FROM \(table) WHERE id <= ?", arguments: [batch.through.id])
         }
         pending.withLock { pending in
-            pending.rows -= batch.visits.count
+            pending.rows -= batch.count
             pending.bytes -= batch.bytes
         }
         if !batch.through.legacy { marks.withLock { $0.forgotten = max($0.forgotten, batch.through.id) } }

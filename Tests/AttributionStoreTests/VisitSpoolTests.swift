@@ -24,11 +24,11 @@ import Testing
         try spool.append((3..<5).map { Self.visit("c\($0)") })
         #expect(spool.depth.rows == 5)
         let batch = try #require(try await spool.oldest(limit: 2))
-        #expect(batch.visits.map(\.visit) == (0..<3).map { Self.visit("c\($0)") })
-        #expect(Set(batch.visits.compactMap(\.key)).count == 3)
+        #expect(try batch.visits().map(\.visit) == (0..<3).map { Self.visit("c\($0)") })
+        #expect(Set(try batch.visits().compactMap(\.key)).count == 3)
         try await spool.forget(batch)
         #expect(spool.depth.rows == 2)
-        #expect(try await spool.oldest(limit: 10)?.visits.map(\.visit.clickID) == ["c3", "c4"])
+        #expect(try await spool.oldest(limit: 10)?.visits().map(\.visit.clickID) == ["c3", "c4"])
     }
 
     /// Keys are never reused, even when the spool was emptied and the process restarted: a visit shipped
@@ -40,8 +40,8 @@ import Testing
             let spool = try VisitSpool(path: path, maxBytes: 1 << 20)
             try spool.append([Self.visit("r\(round)")])
             let batch = try #require(try await spool.oldest(limit: 10))
-            #expect(batch.visits.count == 1)
-            let key = try #require(batch.visits[0].key)
+            #expect(try batch.visits().count == 1)
+            let key = try #require(try batch.visits()[0].key)
             #expect(!seen.contains(key))
             seen.insert(key)
             try await spool.forget(batch)
@@ -60,7 +60,46 @@ import Testing
             visitedAt: .max, method: "GET", path: "", slug: "s", clickID: "c", clickParameters: [:],
             clickIDProblem: nil, visitorID: "v", userAgent: nil, referrer: nil, ip: nil, botReason: nil)
         try spool.append([full, empty])
-        #expect(try await spool.oldest(limit: 10)?.visits.map(\.visit) == [full, empty])
+        #expect(try await spool.oldest(limit: 10)?.visits().map(\.visit) == [full, empty])
+    }
+
+    /// SQLite ships a spooled batch by binding its records where they lie: the rows must be what shipping the
+    /// decoded visits stores, each once, however often the batch is shipped.
+    @Test func aBatchShippedFromItsRecordsStoresWhatItsVisitsSay() async throws {
+        let folder = try Scratch.directory("spool")
+        let spool = try VisitSpool(path: folder.appendingPathComponent("spool.sqlite").path, maxBytes: 1 << 20)
+        let full = Visit(
+            visitedAt: 1_764_331_201_000, method: "HEAD", path: "/é?x=1", slug: nil, clickID: nil,
+            clickParameters: ["click_id": "a\"b\\c\n\u{1}é", "fbclid": "b", "": ""], clickIDProblem: .tooLong,
+            visitorID: nil, userAgent: "", referrer: "https://example.com/" + String(repeating: "r", count: 300),
+            ip: "::", botReason: "preview: WhatsApp")
+        let empty = Visit(
+            visitedAt: 1_764_331_202_000, method: "GET", path: "", slug: "s", clickID: "c", clickParameters: [:],
+            clickIDProblem: nil, visitorID: "v", userAgent: nil, referrer: nil, ip: nil, botReason: nil)
+        try spool.append([full, empty])
+        try spool.append((0..<3).map { Self.visit("c\($0)") })
+        let batch = try #require(try await spool.oldest(limit: 100))
+        #expect(batch.count == 5)
+
+        let direct = try SQLiteStore(path: folder.appendingPathComponent("direct.sqlite").path)
+        try await direct.migrate()
+        #expect(try await direct.recordSpooled(batch) == 5)
+        #expect(try await direct.recordSpooled(batch) == 0, "a batch shipped again is recognised by its keys")
+        let decoded = try SQLiteStore(path: folder.appendingPathComponent("decoded.sqlite").path)
+        try await decoded.migrate()
+        #expect(try await decoded.recordVisits(batch.visits()) == 5)
+
+        let stored = try await direct.recentVisits(limit: 10)
+        #expect(stored == (try await decoded.recentVisits(limit: 10)))
+        #expect(stored.count == 5)
+        for visit in [full, empty] + (0..<3).map({ Self.visit("c\($0)") }) { #expect(stored.contains(visit)) }
+        let keys = { (name: String) in
+            try DatabaseQueue(path: folder.appendingPathComponent(name).path).read {
+                try String.fetchAll($0, sql: "SELECT visit_key FROM visits ORDER BY id")
+            }
+        }
+        #expect(try keys("direct.sqlite") == (try keys("decoded.sqlite")))
+        #expect(try keys("direct.sqlite").count == 5)
     }
 
     /// A spool written by an earlier clickattr holds one visit to a row: those are shipped first, under the keys
@@ -81,11 +120,11 @@ import Testing
         let spool = try VisitSpool(path: path, maxBytes: 1 << 20)
         #expect(spool.depth.rows == 2)
         let legacy = try #require(try await spool.oldest(limit: 10))
-        #expect(legacy.visits.map(\.visit) == [Self.visit("old")])
-        #expect(legacy.visits.map(\.key) == ["\(identity):1"])
+        #expect(try legacy.visits().map(\.visit) == [Self.visit("old")])
+        #expect(try legacy.visits().map(\.key) == ["\(identity):1"])
         try await spool.forget(legacy)
         let batch = try #require(try await spool.oldest(limit: 10))
-        #expect(batch.visits.map(\.visit) == [Self.visit("new")])
+        #expect(try batch.visits().map(\.visit) == [Self.visit("new")])
         try await spool.forget(batch)
         #expect(spool.depth.rows == 0)
         #expect(try await spool.oldest(limit: 10) == nil)
@@ -112,7 +151,7 @@ import Testing
         let held = spool.depth
         #expect(refused > 0 && held.rows + refused == 20)
         #expect(held.bytes <= 2_000)
-        #expect(try await spool.oldest(limit: 100)?.visits.count == held.rows)
+        #expect(try await spool.oldest(limit: 100)?.count == held.rows)
     }
 }
 
