@@ -30,14 +30,18 @@ enum SpoolRecord {
 
     /// Decodes `count` records that fill `bytes` exactly.
     static func decode(_ bytes: [UInt8], count: Int) throws(Damaged) -> [Visit] {
-        var reader = Reader(bytes: bytes)
-        var visits: [Visit] = []
-        visits.reserveCapacity(count)
-        for _ in 0..<count {
-            visits.append(try reader.visit())
+        let decoded: Result<[Visit], Damaged> = bytes.withUnsafeBufferPointer { bytes in
+            var cursor = Cursor(bytes: bytes)
+            var visits: [Visit] = []
+            visits.reserveCapacity(count)
+            do throws(Damaged) {
+                for _ in 0..<count { visits.append(try cursor.visit()) }
+            } catch {
+                return .failure(error)
+            }
+            return cursor.atEnd ? .success(visits) : .failure(Damaged())
         }
-        guard reader.offset == bytes.count else { throw Damaged() }
-        return visits
+        return try decoded.get()
     }
 
     /// Reads records field by field where they lie, for binding them without making strings.
@@ -82,6 +86,30 @@ enum SpoolRecord {
             guard let text = try text() else { throw Damaged() }
             return text
         }
+
+        /// The next record as a visit.
+        mutating func visit() throws(Damaged) -> Visit {
+            let visitedAt = try time()
+            let method = try string(try required())
+            let path = try string(try required())
+            let slug = try text().map(string)
+            let clickID = try text().map(string)
+            var parameters: [String: String] = [:]
+            for _ in 0..<(try varint()) {
+                let name = string(try required())
+                parameters[name] = string(try required())
+            }
+            let problem = try text().map(string)
+            return Visit(
+                visitedAt: visitedAt, method: method, path: path, slug: slug, clickID: clickID,
+                clickParameters: parameters, clickIDProblem: problem.flatMap(ClickID.Problem.init(rawValue:)),
+                visitorID: try text().map(string), userAgent: try text().map(string),
+                referrer: try text().map(string), ip: try text().map(string), botReason: try text().map(string))
+        }
+
+        private func string(_ utf8: UnsafeBufferPointer<UInt8>) -> String {
+            String(decoding: utf8, as: UTF8.self)
+        }
     }
 
     private static func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
@@ -98,65 +126,6 @@ enum SpoolRecord {
         text.withUTF8 { utf8 in
             appendVarint(UInt64(utf8.count) + 1, to: &out)
             out.append(contentsOf: utf8)
-        }
-    }
-
-    private struct Reader {
-        let bytes: [UInt8]
-        var offset = 0
-
-        mutating func visit() throws(Damaged) -> Visit {
-            let visitedAt = try time()
-            let method = try required()
-            let path = try required()
-            let slug = try text()
-            let clickID = try text()
-            var parameters: [String: String] = [:]
-            for _ in 0..<(try varint()) {
-                let name = try required()
-                parameters[name] = try required()
-            }
-            let problem = try text()
-            return Visit(
-                visitedAt: visitedAt, method: method, path: path, slug: slug, clickID: clickID,
-                clickParameters: parameters, clickIDProblem: problem.flatMap(ClickID.Problem.init(rawValue:)),
-                visitorID: try text(), userAgent: try text(), referrer: try text(), ip: try text(),
-                botReason: try text())
-        }
-
-        private mutating func time() throws(Damaged) -> Int64 {
-            guard offset + 8 <= bytes.count else { throw Damaged() }
-            var value: UInt64 = 0
-            for index in 0..<8 { value |= UInt64(bytes[offset + index]) << (8 * UInt64(index)) }
-            offset += 8
-            return Int64(bitPattern: value)
-        }
-
-        private mutating func varint() throws(Damaged) -> UInt64 {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while offset < bytes.count, shift < 64 {
-                let byte = bytes[offset]
-                offset += 1
-                value |= UInt64(byte & 0x7F) << shift
-                if byte < 0x80 { return value }
-                shift += 7
-            }
-            throw Damaged()
-        }
-
-        private mutating func text() throws(Damaged) -> String? {
-            let length = try varint()
-            guard length > 0 else { return nil }
-            guard length - 1 <= UInt64(bytes.count - offset) else { throw Damaged() }
-            let size = Int(length - 1)
-            defer { offset += size }
-            return String(decoding: bytes[offset..<offset + size], as: UTF8.self)
-        }
-
-        private mutating func required() throws(Damaged) -> String {
-            guard let text = try text() else { throw Damaged() }
-            return text
         }
     }
 }
