@@ -65,106 +65,102 @@ import Testing
         return try await store.recentVisits(limit: 50)
     }
 
-    @Test func aRequestArrivingInPiecesIsAnsweredOnceWholeAndInOrder() async throws {
-        let cli = try CLI()
-        let (server, port) = try cli.startServer()
+    /// Runs `body` with a raw connection to a server started from `cli`'s config, and stops the server after.
+    static func withConnection(
+        _ cli: CLI, http: String = "", _ body: (RawConnection) async throws -> Void
+    ) async throws {
+        let (server, port) = try cli.startServer(http: http)
         defer {
             server.terminate()
             server.waitUntilExit()
         }
-        let connection = try RawConnection(port: port)
-        for piece in ["G", "ET /summer-sale?cli", "ck_id=piece-1 HTTP/1.1\r\nHost: 127.0.0.1\r", "\nUser-Agent: Mozilla/5.0\r\n", "\r\n"] {
-            try connection.send(piece)
-            // Blocking, not `Task.sleep`: with the suite's tests in parallel, a suspended test can wait seconds for
-            // a thread, past the server's header deadline.
-            usleep(30_000)
+        try await body(try RawConnection(port: port))
+    }
+
+    @Test func aRequestArrivingInPiecesIsAnsweredOnceWholeAndInOrder() async throws {
+        let cli = try CLI()
+        try await Self.withConnection(cli) { connection in
+            for piece in ["G", "ET /summer-sale?cli", "ck_id=piece-1 HTTP/1.1\r\nHost: 127.0.0.1\r", "\nUser-Agent: Mozilla/5.0\r\n", "\r\n"] {
+                try connection.send(piece)
+                // Blocking, not `Task.sleep`: with the suite's tests in parallel, a suspended test can wait seconds for
+                // a thread, past the server's header deadline.
+                usleep(30_000)
+            }
+            try connection.send(Self.request("/summer-sale?click_id=piece-2", "Connection: close\r\n"))
+            let answer = connection.readUntilClosed(timeout: 10)
+            #expect(answer.closed)
+            let locations = answer.text.components(separatedBy: "\r\n").filter { $0.hasPrefix("Location: ") }
+            #expect(locations == [
+                "Location: https://shop.example.com/summer?click_id=piece-1",
+                "Location: https://shop.example.com/summer?click_id=piece-2",
+            ])
+            let visits = try await Self.visits(cli, atLeast: 2)
+            #expect(visits.compactMap(\.clickID).sorted() == ["piece-1", "piece-2"])
+            #expect(visits.allSatisfy { $0.userAgent?.hasPrefix("Mozilla/5.0") == true && $0.botReason == nil })
         }
-        try connection.send(Self.request("/summer-sale?click_id=piece-2", "Connection: close\r\n"))
-        let answer = connection.readUntilClosed(timeout: 10)
-        #expect(answer.closed)
-        let locations = answer.text.components(separatedBy: "\r\n").filter { $0.hasPrefix("Location: ") }
-        #expect(locations == [
-            "Location: https://shop.example.com/summer?click_id=piece-1",
-            "Location: https://shop.example.com/summer?click_id=piece-2",
-        ])
-        let visits = try await Self.visits(cli, atLeast: 2)
-        #expect(visits.compactMap(\.clickID).sorted() == ["piece-1", "piece-2"])
-        #expect(visits.allSatisfy { $0.userAgent?.hasPrefix("Mozilla/5.0") == true && $0.botReason == nil })
     }
 
     @Test func nothingAfterARequestThatClosesTheConnectionIsReadOrStored() async throws {
         let cli = try CLI()
-        let (server, port) = try cli.startServer()
-        defer {
-            server.terminate()
-            server.waitUntilExit()
+        try await Self.withConnection(cli) { connection in
+            try connection.send(
+                "GET /summer-sale?click_id=old-1 HTTP/1.0\r\nUser-Agent: Mozilla/5.0\r\n\r\n"
+                    + Self.request("/summer-sale?click_id=old-2"))
+            let answer = connection.readUntilClosed(timeout: 10)
+            #expect(answer.closed, "HTTP/1.0 without keep-alive closes after its answer")
+            #expect(answer.text.matches(of: #/HTTP/1\.1 302 /#).count == 1)
+            #expect(answer.text.contains("\r\nconnection: close\r\n"))
+            let visits = try await Self.visits(cli, atLeast: 1)
+            #expect(visits.map(\.clickID) == ["old-1"])
         }
-        let connection = try RawConnection(port: port)
-        try connection.send(
-            "GET /summer-sale?click_id=old-1 HTTP/1.0\r\nUser-Agent: Mozilla/5.0\r\n\r\n"
-                + Self.request("/summer-sale?click_id=old-2"))
-        let answer = connection.readUntilClosed(timeout: 10)
-        #expect(answer.closed, "HTTP/1.0 without keep-alive closes after its answer")
-        #expect(answer.text.matches(of: #/HTTP/1\.1 302 /#).count == 1)
-        #expect(answer.text.contains("\r\nconnection: close\r\n"))
-        let visits = try await Self.visits(cli, atLeast: 1)
-        #expect(visits.map(\.clickID) == ["old-1"])
     }
 
     /// What the fast path leaves to NIO's decoder (a body on a GET, a user agent that is not ASCII) is answered as
     /// before, on the same connection, and landing requests after it still are visits.
     @Test func requestsTheFastPathDeclinesAreAnsweredAsBefore() async throws {
         let cli = try CLI()
-        let (server, port) = try cli.startServer()
-        defer {
-            server.terminate()
-            server.waitUntilExit()
+        try await Self.withConnection(cli) { connection in
+            try connection.send(
+                Self.request("/summer-sale?click_id=odd-1")
+                    + "GET /summer-sale?click_id=odd-2 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\nhello"
+                    + "GET /summer-sale?click_id=odd-3 HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: Caf\u{e9}Browser/1.0\r\n\r\n"
+                    + Self.request("/summer-sale?click_id=odd-4", "Connection: close\r\n"))
+            let answer = connection.readUntilClosed(timeout: 10)
+            #expect(answer.closed)
+            let locations = answer.text.components(separatedBy: "\r\n").filter { $0.hasPrefix("Location: ") }
+            #expect(locations == (1...4).map { "Location: https://shop.example.com/summer?click_id=odd-\($0)" })
+            let visits = try await Self.visits(cli, atLeast: 4)
+            #expect(visits.compactMap(\.clickID).sorted() == ["odd-1", "odd-2", "odd-3", "odd-4"])
+            #expect(visits.first { $0.clickID == "odd-3" }?.userAgent == "Caf\u{e9}Browser/1.0")
         }
-        let connection = try RawConnection(port: port)
-        try connection.send(
-            Self.request("/summer-sale?click_id=odd-1")
-                + "GET /summer-sale?click_id=odd-2 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\nhello"
-                + "GET /summer-sale?click_id=odd-3 HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: Caf\u{e9}Browser/1.0\r\n\r\n"
-                + Self.request("/summer-sale?click_id=odd-4", "Connection: close\r\n"))
-        let answer = connection.readUntilClosed(timeout: 10)
-        #expect(answer.closed)
-        let locations = answer.text.components(separatedBy: "\r\n").filter { $0.hasPrefix("Location: ") }
-        #expect(locations == (1...4).map { "Location: https://shop.example.com/summer?click_id=odd-\($0)" })
-        let visits = try await Self.visits(cli, atLeast: 4)
-        #expect(visits.compactMap(\.clickID).sorted() == ["odd-1", "odd-2", "odd-3", "odd-4"])
-        #expect(visits.first { $0.clickID == "odd-3" }?.userAgent == "Caf\u{e9}Browser/1.0")
     }
 
     /// The peer's address and the user agent's verdict are worked out once per connection and reused: a later
     /// request with another agent, a HEAD, or a trusted X-Forwarded-For still gets its own.
     @Test func eachRequestOfAConnectionGetsItsOwnBotVerdictAndAddress() async throws {
         let cli = try CLI()
-        let (server, port) = try cli.startServer(http: "  trust_forwarded_for: true")
-        defer {
-            server.terminate()
-            server.waitUntilExit()
+        try await Self.withConnection(cli, http: "  trust_forwarded_for: true") { connection in
+            func tap(_ id: String, _ headers: String, method: String = "GET") -> String {
+                "\(method) /summer-sale?click_id=\(id) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(headers)\r\n"
+            }
+            try connection.send(
+                tap("memo-1", "User-Agent: Mozilla/5.0 (iPhone)\r\n")
+                    + tap("memo-2", "User-Agent: Mozilla/5.0 (iPhone)\r\n")
+                    + tap("memo-3", "User-Agent: facebookexternalhit/1.1\r\n")
+                    + tap("memo-4", "User-Agent: Mozilla/5.0 (iPhone)\r\nX-Forwarded-For: 198.51.100.77\r\n")
+                    + tap("memo-5", "User-Agent: Mozilla/5.0 (iPhone)\r\n", method: "HEAD")
+                    + tap("memo-6", "User-Agent: Mozilla/5.0 (iPhone)\r\nConnection: close\r\n"))
+            let answer = connection.readUntilClosed(timeout: 10)
+            #expect(answer.closed)
+            #expect(answer.text.matches(of: #/HTTP/1\.1 302 /#).count == 6)
+            let visits = Dictionary(
+                try await Self.visits(cli, atLeast: 6).map { ($0.clickID ?? "", $0) }, uniquingKeysWith: { first, _ in first })
+            #expect(visits["memo-1"]?.botReason == nil && visits["memo-2"]?.botReason == nil)
+            #expect(visits["memo-3"]?.botReason == "meta_crawler")
+            #expect(visits["memo-5"]?.botReason == "head_request")
+            #expect(visits["memo-6"]?.botReason == nil)
+            #expect(visits["memo-1"]?.ip == "127.0.0.0" && visits["memo-6"]?.ip == "127.0.0.0")
+            #expect(visits["memo-4"]?.ip == "198.51.100.0")
         }
-        let connection = try RawConnection(port: port)
-        func tap(_ id: String, _ headers: String, method: String = "GET") -> String {
-            "\(method) /summer-sale?click_id=\(id) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(headers)\r\n"
-        }
-        try connection.send(
-            tap("memo-1", "User-Agent: Mozilla/5.0 (iPhone)\r\n")
-                + tap("memo-2", "User-Agent: Mozilla/5.0 (iPhone)\r\n")
-                + tap("memo-3", "User-Agent: facebookexternalhit/1.1\r\n")
-                + tap("memo-4", "User-Agent: Mozilla/5.0 (iPhone)\r\nX-Forwarded-For: 198.51.100.77\r\n")
-                + tap("memo-5", "User-Agent: Mozilla/5.0 (iPhone)\r\n", method: "HEAD")
-                + tap("memo-6", "User-Agent: Mozilla/5.0 (iPhone)\r\nConnection: close\r\n"))
-        let answer = connection.readUntilClosed(timeout: 10)
-        #expect(answer.closed)
-        #expect(answer.text.matches(of: #/HTTP/1\.1 302 /#).count == 6)
-        let visits = Dictionary(
-            try await Self.visits(cli, atLeast: 6).map { ($0.clickID ?? "", $0) }, uniquingKeysWith: { first, _ in first })
-        #expect(visits["memo-1"]?.botReason == nil && visits["memo-2"]?.botReason == nil)
-        #expect(visits["memo-3"]?.botReason == "meta_crawler")
-        #expect(visits["memo-5"]?.botReason == "head_request")
-        #expect(visits["memo-6"]?.botReason == nil)
-        #expect(visits["memo-1"]?.ip == "127.0.0.0" && visits["memo-6"]?.ip == "127.0.0.0")
-        #expect(visits["memo-4"]?.ip == "198.51.100.0")
     }
 }
