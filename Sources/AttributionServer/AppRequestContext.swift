@@ -20,9 +20,11 @@ extension AppRequestContext {
     }
 
     static func clientAddress(headers: some LandingHeaders, remoteAddress: SocketAddress?, trustForwardedFor: Bool) -> String? {
-        if trustForwardedFor, let forwarded = headers.first(.xForwardedFor), let first = forwarded.split(separator: ",").first {
-            return first.trimmingCharacters(in: .whitespaces)
-        }
-        return remoteAddress?.ipAddress
+        (trustForwardedFor ? forwardedAddress(headers) : nil) ?? remoteAddress?.ipAddress
+    }
+
+    /// The first address of X-Forwarded-For, when the request has one.
+    static func forwardedAddress(_ headers: some LandingHeaders) -> String? {
+        headers.first(.xForwardedFor)?.split(separator: ",").first?.trimmingCharacters(in: .whitespaces)
     }
 }

@@ -115,10 +115,8 @@ struct LandingController {
     private func visitorAddress(headers: some LandingHeaders, remoteAddress: SocketAddress?, memo: ConnectionMemo?)
         -> (address: String?, stored: String?)
     {
-        if trustForwardedFor, headers.first(.xForwardedFor) != nil {
-            let address = AppRequestContext.clientAddress(
-                headers: headers, remoteAddress: remoteAddress, trustForwardedFor: true)
-            return (address, address.flatMap(anonymizer.anonymize))
+        if trustForwardedFor, let address = AppRequestContext.forwardedAddress(headers) {
+            return (address, anonymizer.anonymize(address))
         }
         if let peer = memo?.peer { return peer }
         let address = remoteAddress?.ipAddress
