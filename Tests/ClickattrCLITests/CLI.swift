@@ -130,6 +130,15 @@ struct CLI {
 
     /// Runs curl against a live server and returns its status line and headers (or what it says on standard
     /// error, with `-v`).
+    /// Waits (at most 5 s) until the server on `port` has shipped its spool: a visit is on disk in the spool
+    /// before its 302 and reaches the database within a second, so a test that reads the database right after
+    /// answers waits for this first.
+    static func waitUntilShipped(port: Int) throws {
+        for _ in 0..<100 where !(try curl(["http://127.0.0.1:\(port)/readyz"]).contains(#""spooled_visits":0"#)) {
+            usleep(50_000)
+        }
+    }
+
     static func curl(_ arguments: [String], headers: Bool = true, standardError: Bool = false) throws -> String {
         let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -164,6 +164,7 @@ import Glibc
         }
         let median = times.sorted()[2]
         #expect(median < 0.1, "redirects took \(times) s")
+        try CLI.waitUntilShipped(port: port)
         let store = try SQLiteStore(path: cli.path("db/clickattr.sqlite"))
         #expect(try await store.recentVisits(limit: 1).first?.clickID == "through")
         #expect(stalled.count == 1000)

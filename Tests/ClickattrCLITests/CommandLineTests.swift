@@ -124,6 +124,7 @@ import Testing
         #expect(answer.hasPrefix("HTTP/1.1 302"))
         #expect(answer.contains("Location: https://shop.example.com/summer?click_id=live-1"))
 
+        try CLI.waitUntilShipped(port: port)
         let store = try SQLiteStore(path: cli.path("db/clickattr.sqlite"))
         let visit = try #require(try await store.recentVisits(limit: 1).first)
         #expect(visit.clickID == "live-1")

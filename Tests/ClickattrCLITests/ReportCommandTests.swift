@@ -25,6 +25,7 @@ import Testing
             "\(base)/api/v1/conversions",
         ])
         #expect(created.hasPrefix("HTTP/1.1 201"))
+        try CLI.waitUntilShipped(port: port)
 
         for format in ["csv", "json", "ndjson"] {
             let file = cli.path("clicks.\(format)")
