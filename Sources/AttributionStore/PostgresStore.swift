@@ -180,6 +180,14 @@ public final class PostgresStore: Store, SpoolDestination {
         try await recordVisits(visits.map { (key: nil, visit: $0) })
     }
 
+    /// Each spooled visit carries its key (`identity:row.index`), stored once by the unique constraint on
+    /// `visit_key`. (SQLite marks shipped rows instead; here the constraint stays while instances one version
+    /// older, which ship with `ON CONFLICT (visit_key)`, may still run beside this one.)
+    @discardableResult
+    public func recordSpooled(_ batch: VisitSpool.Batch) async throws -> Int {
+        try await recordVisits(batch.visits())
+    }
+
     /// Stores visits that carry a key (the spool's id) once each, however often a batch is shipped; returns how
     /// many were new.
     @discardableResult

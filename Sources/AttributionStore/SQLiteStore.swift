@@ -88,61 +88,56 @@ public final class SQLiteStore: Store, SpoolDestination {
 
     private static let insertVisitSQL = """
         INSERT INTO visits (visited_at, method, path, slug, click_id, click_parameters,
-            click_id_problem, visitor_id, user_agent, referrer, ip, is_bot, bot_reason, visit_key)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (visit_key) DO NOTHING
+            click_id_problem, visitor_id, user_agent, referrer, ip, is_bot, bot_reason)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
     public func recordVisits(_ visits: [Visit]) async throws {
-        try await recordVisits(visits.map { (key: nil, visit: $0) })
-    }
-
-    /// Stores visits that carry a key (the spool's id) once each, however often a batch is shipped; returns how
-    /// many were new.
-    @discardableResult
-    public func recordVisits(_ visits: [(key: String?, visit: Visit)]) async throws -> Int {
-        guard !visits.isEmpty else { return 0 }
-        return try await pool.write { db in
-            let insert = try db.cachedStatement(sql: Self.insertVisitSQL)
-            var row = RawInsert(insert, in: db)
-            var inserted = 0
-            for (key, visit) in visits {
+        guard !visits.isEmpty else { return }
+        try await pool.write { db in
+            var row = RawInsert(try db.cachedStatement(sql: Self.insertVisitSQL), in: db)
+            for visit in visits {
                 try row.bindVisit(visit)
                 try row.bind(visit.isBot)
                 try row.bind(visit.botReason)
-                try row.bind(key)
-                inserted += try row.run()
+                try row.run()
             }
-            return inserted
         }
     }
 
-    /// Ships a spooled batch with each record bound where the spool's bytes hold it: no `Visit` or string is
-    /// made for a visit (that decoding was a fifth of the shipper's time). Keys as `VisitSpool.Batch.visits()`.
+    /// Ships a spooled batch in one transaction with the spool's mark (`spool_marks`: the last row shipped from
+    /// it), skipping the rows at or below the mark: a batch shipped again after a crash, even with more rows,
+    /// adds only what is new. Each record is bound where the spool's bytes hold it: no `Visit` or string is
+    /// made for a visit.
     @discardableResult
     public func recordSpooled(_ batch: VisitSpool.Batch) async throws -> Int {
-        guard !batch.through.legacy else { return try await recordVisits(batch.visits()) }
-        return try await pool.write { db in
-            let insert = try db.cachedStatement(sql: Self.insertVisitSQL)
-            var row = RawInsert(insert, in: db)
+        try await pool.write { db in
+            let mark = try Int64.fetchOne(
+                db, sql: "SELECT shipped_through FROM spool_marks WHERE spool = ?", arguments: [batch.markName]) ?? 0
+            var row = RawInsert(try db.cachedStatement(sql: Self.insertVisitSQL), in: db)
             var inserted = 0
+            for (id, visit) in batch.legacy where id > mark {
+                try row.bindVisit(visit)
+                try row.bind(visit.isBot)
+                try row.bind(visit.botReason)
+                inserted += try row.run()
+            }
             var scratch: [UInt8] = []
-            var key: [UInt8] = []
-            for spooled in batch.rows {
-                let prefix = Array(VisitSpool.Batch.keyPrefix(identity: batch.identity, row: spooled.id).utf8)
+            for spooled in batch.rows where spooled.id > mark {
                 try spooled.records.withUnsafeBufferPointer { records in
                     var cursor = SpoolRecord.Cursor(bytes: records)
-                    for index in 0..<spooled.visits {
+                    for _ in 0..<spooled.visits {
                         try row.bindSpooledVisit(&cursor, scratch: &scratch)
-                        key.removeAll(keepingCapacity: true)
-                        key.append(contentsOf: prefix)
-                        key.append(contentsOf: String(index).utf8)
-                        try row.bind(copying: key)
                         inserted += try row.run()
                     }
                     guard cursor.atEnd else { throw SpoolRecord.Damaged() }
                 }
             }
+            try db.execute(
+                sql: """
+                    INSERT INTO spool_marks (spool, shipped_through) VALUES (?, ?)
+                    ON CONFLICT (spool) DO UPDATE SET shipped_through = max(shipped_through, excluded.shipped_through)
+                    """, arguments: [batch.markName, batch.through.id])
             return inserted
         }
     }

@@ -3,21 +3,13 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Where a spool's visits go: a database that stores each keyed visit once.
+/// Where a spool's visits go: a database that stores each spooled visit once.
 public protocol SpoolDestination: Sendable {
-    /// Stores the visits not stored before (by key) in one transaction; returns how many were new.
-    @discardableResult
-    func recordVisits(_ visits: [(key: String?, visit: Visit)]) async throws -> Int
-
-    /// Stores a spooled batch's visits not stored before, in one transaction; returns how many were new.
+    /// Stores the batch's visits in one transaction, except those stored before (a batch is shipped again after a
+    /// crash between the database's commit and the spool's forgetting it, possibly with more rows); returns how
+    /// many were new.
     @discardableResult
     func recordSpooled(_ batch: VisitSpool.Batch) async throws -> Int
-}
-
-extension SpoolDestination {
-    public func recordSpooled(_ batch: VisitSpool.Batch) async throws -> Int {
-        try await recordVisits(batch.visits())
-    }
 }
 
 /// Moves spooled visits into the database in large idempotent batches, oldest first, and forgets each batch once
@@ -75,6 +67,8 @@ public final class SpoolShipper: Service {
             }
         }
         await drain()
+        // The visit writer stopped before the shipper: nothing of this instance writes to the spool now.
+        spool.release()
     }
 
     /// Sleeps, but wakes at once when the service is told to stop, or (in steps of 10 ms) when `catchUp` asks.

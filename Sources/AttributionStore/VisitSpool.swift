@@ -28,7 +28,8 @@ public final class VisitSpool: Sendable {
     public let maxBytes: Int64
     /// A pool: the shipper reads batches on a reader connection, beside the visit writer's appends, not ahead of them.
     private let queue: DatabasePool
-    private let lock: Int32
+    /// The lock file's descriptor while this instance holds the spool.
+    private let lock: Mutex<Int32?>
     private let identity: String
     /// Rows and bytes waiting to be shipped, kept in step with the table.
     private let pending: Mutex<(rows: Int, bytes: Int64)>
@@ -52,7 +53,7 @@ public final class VisitSpool: Sendable {
             close(lock)
             throw StoreOpenError(reason: "another clickattr instance is using this spool; give each instance its own")
         }
-        self.lock = lock
+        self.lock = Mutex(lock)
         do {
             var configuration = Configuration()
             configuration.busyMode = .timeout(5)
@@ -117,7 +118,16 @@ public final class VisitSpool: Sendable {
     }
 
     deinit {
-        close(lock)
+        release()
+    }
+
+    /// Lets another instance (or a new one in this process) take the spool: called once nothing of this
+    /// instance writes to it any more (by the shipper, the last to use it, once it has drained).
+    public func release() {
+        lock.withLock { descriptor in
+            if let open = descriptor { close(open) }
+            descriptor = nil
+        }
     }
 
     /// Visits waiting to be shipped, and their size.
@@ -163,8 +173,8 @@ public final class VisitSpool: Sendable {
         let identity: String
         /// Spooled rows as stored: id, number of visits, records (`SpoolRecord`).
         let rows: [(id: Int64, visits: Int, records: [UInt8])]
-        /// Visits of an older spool's rows (one visit a row), keyed already.
-        let legacy: [(key: String?, visit: Visit)]
+        /// Visits of an older spool's rows, one visit a row, with the row's id.
+        let legacy: [(id: Int64, visit: Visit)]
         /// The last row of the batch, in the table it came from.
         let through: (legacy: Bool, id: Int64)
         let bytes: Int64
@@ -173,7 +183,7 @@ public final class VisitSpool: Sendable {
 
         /// The batch's visits, each with its key: `identity:row.index` (an older spool's: `identity:row`).
         public func visits() throws -> [(key: String?, visit: Visit)] {
-            guard !through.legacy else { return legacy }
+            guard !through.legacy else { return legacy.map { (key: "\(identity):\($0.id)", visit: $0.visit) } }
             var visits: [(key: String?, visit: Visit)] = []
             visits.reserveCapacity(count)
             for row in rows {
@@ -189,6 +199,9 @@ public final class VisitSpool: Sendable {
         static func keyPrefix(identity: String, row: Int64) -> String {
             "\(identity):\(row)."
         }
+
+        /// The name under which a store marks how far it has shipped this batch's table of this spool.
+        public var markName: String { through.legacy ? identity + "/legacy" : identity }
     }
 
     /// The oldest visits not yet forgotten: whole spooled rows, as many as reach `limit` visits (at least one
@@ -214,9 +227,9 @@ public final class VisitSpool: Sendable {
             through: (false, last.id), bytes: rows.reduce(0) { $0 + $1.bytes }, count: rows.reduce(0) { $0 + $1.visits })
     }
 
-    /// Visits spooled one to a row (by a clickattr before batches were rows), keyed by their row's id.
+    /// Visits spooled one to a row (by a clickattr before batches were rows), with their row's id.
     private static func oldestLegacy(_ db: Database, limit: Int, identity: String) throws -> Batch? {
-        var visits: [(key: String?, visit: Visit)] = []
+        var visits: [(id: Int64, visit: Visit)] = []
         var through: Int64 = 0
         var bytes: Int64 = 0
         let rows = try Row.fetchCursor(
@@ -234,7 +247,7 @@ public final class VisitSpool: Sendable {
                 clickParameters: ClickParameters.decode(row[7]),
                 clickIDProblem: (row[8] as String?).flatMap(ClickID.Problem.init(rawValue:)), visitorID: row[9],
                 userAgent: row[10], referrer: row[11], ip: row[12], botReason: row[13])
-            visits.append((key: "\(identity):\(through)", visit: visit))
+            visits.append((id: through, visit: visit))
         }
         return visits.isEmpty
             ? nil
