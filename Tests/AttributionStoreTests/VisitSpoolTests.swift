@@ -45,6 +45,9 @@ import Testing
             #expect(!seen.contains(key))
             seen.insert(key)
             try await spool.forget(batch)
+            // As the shipper does once it has drained: the next round's instance takes the spool at once, not when
+            // this one's last reference happens to go.
+            spool.release()
         }
     }
 
