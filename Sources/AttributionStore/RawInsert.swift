@@ -91,8 +91,8 @@ struct RawInsert {
 }
 
 extension RawInsert {
-    /// Binds a visit's columns from `visited_at` through `ip`, in the order the visits table (and the spool)
-    /// has them.
+    /// Binds a visit's columns from `visited_at` through `bot_reason`, in the order the visits table (and the
+    /// spool) has them.
     mutating func bindVisit(_ visit: Visit) throws {
         try bind(visit.visitedAt)
         try bind(visit.method)
@@ -105,6 +105,8 @@ extension RawInsert {
         try bind(visit.userAgent)
         try bind(visit.referrer)
         try bind(visit.ip)
+        try bind(visit.isBot)
+        try bind(visit.botReason)
     }
 }
 

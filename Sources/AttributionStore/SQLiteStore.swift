@@ -98,8 +98,6 @@ public final class SQLiteStore: Store, SpoolDestination {
             var row = RawInsert(try db.cachedStatement(sql: Self.insertVisitSQL), in: db)
             for visit in visits {
                 try row.bindVisit(visit)
-                try row.bind(visit.isBot)
-                try row.bind(visit.botReason)
                 try row.run()
             }
         }
@@ -118,8 +116,6 @@ public final class SQLiteStore: Store, SpoolDestination {
             var inserted = 0
             for (id, visit) in batch.legacy where id > mark {
                 try row.bindVisit(visit)
-                try row.bind(visit.isBot)
-                try row.bind(visit.botReason)
                 inserted += try row.run()
             }
             var scratch: [UInt8] = []
