@@ -114,7 +114,7 @@ final class ConnectionClock {
     fileprivate func read(_ part: HTTPServerRequestPart) {
         switch part {
         case .head(let head):
-            keepAlive.append(head.isKeepAlive && !quiescing)
+            expectAnswer(keepAlive: head.isKeepAlive)
             phase = .readingBody
             schedule(bodyDeadline)
         case .body:
@@ -134,10 +134,18 @@ final class ConnectionClock {
     /// A whole request without a body, read ahead of the HTTP decoder (the landing fast path); returns whether the
     /// connection stays open after its answer.
     func readWhole(keepAlive requested: Bool) -> Bool {
-        let staysOpen = requested && !quiescing
-        keepAlive.append(staysOpen)
+        let staysOpen = expectAnswer(keepAlive: requested)
         phase = .answering
         cancel()
+        return staysOpen
+    }
+
+    /// Notes a request to be answered; returns whether the connection stays open after its answer (not once the
+    /// server is stopping).
+    @discardableResult
+    private func expectAnswer(keepAlive requested: Bool) -> Bool {
+        let staysOpen = requested && !quiescing
+        keepAlive.append(staysOpen)
         return staysOpen
     }
 
