@@ -46,12 +46,13 @@ struct RawInsert {
 
     /// Binds UTF-8 bytes that SQLite copies before the call returns.
     mutating func bind(copying bytes: [UInt8]) throws {
-        position += 1
         let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        guard !bytes.isEmpty else { return try bind("") }
+        position += 1
         let code = bytes.withUnsafeBufferPointer { buffer in
             sqlite3_bind_text(
-                handle, position, UnsafeRawPointer(buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!)
-                    .assumingMemoryBound(to: CChar.self), Int32(buffer.count), transient)
+                handle, position, UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self),
+                Int32(buffer.count), transient)
         }
         try check(code)
     }

@@ -30,18 +30,14 @@ enum SpoolRecord {
 
     /// Decodes `count` records that fill `bytes` exactly.
     static func decode(_ bytes: [UInt8], count: Int) throws(Damaged) -> [Visit] {
-        let decoded: Result<[Visit], Damaged> = bytes.withUnsafeBufferPointer { bytes in
+        try bytes.withUnsafeBufferPointer { bytes throws(Damaged) in
             var cursor = Cursor(bytes: bytes)
             var visits: [Visit] = []
             visits.reserveCapacity(count)
-            do throws(Damaged) {
-                for _ in 0..<count { visits.append(try cursor.visit()) }
-            } catch {
-                return .failure(error)
-            }
-            return cursor.atEnd ? .success(visits) : .failure(Damaged())
+            for _ in 0..<count { visits.append(try cursor.visit()) }
+            guard cursor.atEnd else { throw Damaged() }
+            return visits
         }
-        return try decoded.get()
     }
 
     /// Reads records field by field where they lie, for binding them without making strings.

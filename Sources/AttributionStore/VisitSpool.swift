@@ -187,17 +187,12 @@ public final class VisitSpool: Sendable {
             var visits: [(key: String?, visit: Visit)] = []
             visits.reserveCapacity(count)
             for row in rows {
-                let prefix = Self.keyPrefix(identity: identity, row: row.id)
+                let prefix = "\(identity):\(row.id)."
                 for (index, visit) in try SpoolRecord.decode(row.records, count: row.visits).enumerated() {
                     visits.append((key: prefix + String(index), visit: visit))
                 }
             }
             return visits
-        }
-
-        /// What every key of a spooled row's visits starts with; the visit's index in the row follows.
-        static func keyPrefix(identity: String, row: Int64) -> String {
-            "\(identity):\(row)."
         }
 
         /// The name under which a store marks how far it has shipped this batch's table of this spool.
