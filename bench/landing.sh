@@ -106,6 +106,10 @@ sleep 0.5
 run_wrk "http://127.0.0.1:$NGINX_PORT/bench" 2s >/dev/null
 nginx_out=$(run_wrk "http://127.0.0.1:$NGINX_PORT/bench" "$DURATION")
 kill "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true; nginx_pid=""
+nginx_logged=$(wc -l < "$work/nginx/logs/access.log")
+# nginx's access log is still being written back to disk after its run; flush it now, so that its writeback is
+# not charged to clickattr's fsyncs during (a).
+sync
 
 # (a) clickattr
 storage=$(storage_block "$STORAGE" "$work" "$PG_PORT")
@@ -166,7 +170,6 @@ if [ "$STORAGE" = postgres ]; then
 else
     stored=$(sqlite3 "$work/clickattr.sqlite" "SELECT count(*) FROM visits")
 fi
-nginx_logged=$(wc -l < "$work/nginx/logs/access.log")
 
 a_rps=$(rps "$clickattr_out"); b_rps=$(rps "$nginx_out")
 printf '\n%-34s %12s %10s %10s\n' "$CONNECTIONS connections, $DURATION, $THREADS wrk threads" "requests/s" "p50 ms" "p99 ms"
