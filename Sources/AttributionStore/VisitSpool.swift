@@ -3,17 +3,18 @@ import Foundation
 import GRDB
 import Synchronization
 
-/// One instance's own record of the visits it answered and has not yet shipped to the database: an append-only
-/// SQLite table with no index but the rowid, one row per group commit holding that commit's visits as compact
-/// binary records (`SpoolRecord`), written in fsync'd transactions. A visit is here before its answer; the
-/// shipper copies batches to the database and then forgets them. A commit costs one row's insert and the WAL's
-/// append, whatever the number of visits in it.
+/// One instance's own record of the visits it answered and has not yet shipped to the database. Each group commit's
+/// visits are one frame of compact binary records (`SpoolRecord`) appended to the spool's log (`SpoolLog`,
+/// segment files beside the spool's SQLite file) and synced before any of them is answered; the shipper copies
+/// batches of frames to the database and then forgets them. A commit costs its bytes and one `fdatasync`, whatever
+/// the number of visits in it, and no database page.
 ///
-/// Each spooled visit's key is the spool's own id (a UUID made when the file is created), its row's id, which
-/// `AUTOINCREMENT` never reuses, and its place in the row: shipping the same rows twice (after a crash between the
-/// database's commit and the spool's delete) stores them once. Spools written before batches were rows keep
-/// their visits in `spooled_visits`, one row each; those are shipped first. An instance holds an exclusive lock
-/// on its spool file for its life.
+/// The SQLite file at the spool's path keeps the log's identity (a UUID made when the log is started) and how far
+/// it has been shipped, and the visits spooled by earlier clickattrs in its tables (`spooled_batches`, one row per
+/// commit, and before those `spooled_visits`, one row per visit): those are shipped first, under the identity and
+/// keys they always had. Each visit's key is its log's identity, its frame's number, which is never reused, and
+/// its place in the frame: shipping the same frames twice (after a crash between the database's commit and the
+/// spool's forgetting them) stores them once. An instance holds an exclusive lock on its spool for its life.
 public final class VisitSpool: Sendable {
     public struct InUse: Error, CustomStringConvertible {
         public let description: String
@@ -26,18 +27,24 @@ public final class VisitSpool: Sendable {
 
     public let path: String
     public let maxBytes: Int64
-    /// A pool: the shipper reads batches on a reader connection, beside the visit writer's appends, not ahead of them.
+    /// The spool's SQLite file: the log's identity and progress, and visits spooled by earlier clickattrs.
     private let queue: DatabasePool
+    private let log: SpoolLog
+    /// The log's identity, the first part of its visits' keys.
+    private let logIdentity: String
+    /// Whether the SQLite file may still hold visits of an earlier clickattr (shipped before the log's).
+    private let tablesHoldVisits: Mutex<Bool>
     /// The lock file's descriptor while this instance holds the spool.
     private let lock: Mutex<Int32?>
     private let identity: String
     /// Rows and bytes waiting to be shipped, kept in step with the table.
     private let pending: Mutex<(rows: Int, bytes: Int64)>
-    /// The last spooled row appended, and the last one forgotten (shipped): a visit answered now is in the
-    /// database once `forgotten` reaches the row that is `appended` now.
+    /// The last frame appended to the log, and the last one forgotten (shipped): a visit answered now is in the
+    /// database once `forgotten` reaches the frame that is `appended` now.
     private let marks: Mutex<(appended: Int64, forgotten: Int64)>
 
-    public init(path: String, maxBytes: Int64) throws(StoreOpenError) {
+    /// `segmentBytes`: the size past which the log goes on in a new segment file.
+    public init(path: String, maxBytes: Int64, segmentBytes: Int64 = 16 << 20) throws(StoreOpenError) {
         self.path = path
         self.maxBytes = maxBytes
         do {
@@ -49,7 +56,14 @@ public final class VisitSpool: Sendable {
         // The lock is a file of its own: SQLite's locks come and go with transactions, this one lasts.
         let lock = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard lock >= 0 else { throw StoreOpenError(reason: systemReason(code: errno)) }
-        guard flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+        // A moment's patience: an instance restarted at once may find the one before still exiting (or a
+        // process of its own being started, which holds the descriptor until it runs its program).
+        var held = flock(lock, LOCK_EX | LOCK_NB) == 0
+        for _ in 0..<40 where !held {
+            usleep(50_000)
+            held = flock(lock, LOCK_EX | LOCK_NB) == 0
+        }
+        guard held else {
             close(lock)
             throw StoreOpenError(reason: "another clickattr instance is using this spool; give each instance its own")
         }
@@ -57,13 +71,12 @@ public final class VisitSpool: Sendable {
         do {
             var configuration = Configuration()
             configuration.busyMode = .timeout(5)
-            // WAL, and every commit synced before it returns: a 302 means the visit is on this disk.
-            configuration.prepareDatabase { db in
-                try db.execute(sql: "PRAGMA journal_mode = WAL")
-                try db.execute(sql: "PRAGMA synchronous = FULL")
-            }
+            // No visit is written here any more, only how far the log is shipped: GRDB's WAL default (synchronous
+            // NORMAL) may lose the last such mark to a power cut, and its frames are then shipped again and
+            // recognised by the database. (Earlier clickattrs set FULL in `prepareDatabase`, which GRDB then
+            // overrode: their spooled rows were not synced commit by commit.)
             queue = try DatabasePool(path: path, configuration: configuration)
-            let (identity, rows, bytes, first, last) = try queue.write { db -> (String, Int, Int64, Int64?, Int64) in
+            let (identity, logState, rows, bytes) = try queue.write { db -> (String, (identity: String, shipped: Int64), Int, Int64) in
                 try db.execute(
                     sql: """
                         CREATE TABLE IF NOT EXISTS spool_identity (id TEXT NOT NULL);
@@ -89,11 +102,21 @@ public final class VisitSpool: Sendable {
                             bytes INTEGER NOT NULL,
                             records BLOB NOT NULL
                         );
+                        CREATE TABLE IF NOT EXISTS spool_log (identity TEXT NOT NULL, shipped_through INTEGER NOT NULL);
                         """)
                 var identity = try String.fetchOne(db, sql: "SELECT id FROM spool_identity")
                 if identity == nil {
                     identity = UUID().uuidString.lowercased()
                     try db.execute(sql: "INSERT INTO spool_identity (id) VALUES (?)", arguments: [identity])
+                }
+                // The log has an identity of its own: an earlier clickattr started on this spool again goes on
+                // numbering its rows where it left off, and none of its keys can meet the log's.
+                var log = try Row.fetchOne(db, sql: "SELECT identity, shipped_through FROM spool_log")
+                    .map { (identity: $0[0] as String, shipped: $0[1] as Int64) }
+                if log == nil {
+                    log = (UUID().uuidString.lowercased(), 0)
+                    try db.execute(
+                        sql: "INSERT INTO spool_log (identity, shipped_through) VALUES (?, 0)", arguments: [log!.identity])
                 }
                 let row = try Row.fetchOne(
                     db,
@@ -101,13 +124,19 @@ public final class VisitSpool: Sendable {
                         SELECT (SELECT count(*) FROM spooled_visits) + (SELECT coalesce(sum(visits), 0) FROM spooled_batches),
                             (SELECT coalesce(sum(bytes), 0) FROM spooled_visits) + (SELECT coalesce(sum(bytes), 0) FROM spooled_batches)
                         """)!
-                let first = try Int64.fetchOne(db, sql: "SELECT min(id) FROM spooled_batches")
-                let last = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'spooled_batches'")
-                return (identity!, row[0], row[1], first, last ?? 0)
+                return (identity!, log!, row[0], row[1])
             }
             self.identity = identity
-            pending = Mutex((rows, bytes))
-            marks = Mutex((last, first.map { $0 - 1 } ?? last))
+            logIdentity = logState.identity
+            log = try SpoolLog(spoolPath: path, shippedThrough: logState.shipped, segmentBytes: segmentBytes)
+            let waiting = log.waiting
+            tablesHoldVisits = Mutex(rows > 0)
+            pending = Mutex((rows + waiting.visits, bytes + waiting.bytes))
+            let appended = log.lastNumber
+            marks = Mutex((appended, log.oldestWaiting.map { $0 - 1 } ?? appended))
+        } catch let error as StoreOpenError {
+            close(lock)
+            throw error
         } catch let error as DatabaseError {
             close(lock)
             throw StoreOpenError(reason: error.message ?? "SQLite error \(error.resultCode.rawValue)")
@@ -124,6 +153,7 @@ public final class VisitSpool: Sendable {
     /// Lets another instance (or a new one in this process) take the spool: called once nothing of this
     /// instance writes to it any more (by the shipper, the last to use it, once it has drained).
     public func release() {
+        log.close()
         lock.withLock { descriptor in
             if let open = descriptor { close(open) }
             descriptor = nil
@@ -133,15 +163,14 @@ public final class VisitSpool: Sendable {
     /// Visits waiting to be shipped, and their size.
     public var depth: (rows: Int, bytes: Int64) { pending.withLock { $0 } }
 
-    /// Appends visits in one fsync'd transaction; throws `Full` (storing none) when they would pass `maxBytes`.
-    /// Runs on the calling thread.
+    /// Appends visits as one frame of the log, synced before it returns; throws `Full` (storing none) when they
+    /// would pass `maxBytes`. Runs on the calling thread.
     public func append(_ visits: [Visit]) throws {
         guard !visits.isEmpty else { return }
-        var records: [UInt8] = []
-        records.reserveCapacity(visits.count * 256)
-        for visit in visits { SpoolRecord.append(visit, to: &records) }
-        // What a visit is counted as against `maxBytes`: its record, plus a share of the row's overhead.
-        let total = Int64(records.count + 16 * visits.count)
+        var frame = [UInt8](repeating: 0, count: SpoolLog.headerSize)
+        frame.reserveCapacity(visits.count * 256)
+        for visit in visits { SpoolRecord.append(visit, to: &frame) }
+        let total = SpoolLog.bytes(length: frame.count - SpoolLog.headerSize, visits: visits.count)
         let admitted = pending.withLock { pending in
             guard pending.bytes + total <= maxBytes else { return false }
             pending.bytes += total
@@ -152,12 +181,8 @@ public final class VisitSpool: Sendable {
             throw Full(description: "the visit spool holds \(maxBytes) bytes not yet shipped (storage.spool.max_bytes)")
         }
         do {
-            let id = try queue.write { db in
-                try db.cachedStatement(sql: "INSERT INTO spooled_batches (visits, bytes, records) VALUES (?, ?, ?)")
-                    .execute(arguments: [visits.count, total, Data(records)])
-                return db.lastInsertedRowID
-            }
-            marks.withLock { $0.appended = max($0.appended, id) }
+            let number = try log.append(&frame, visits: visits.count)
+            marks.withLock { $0.appended = max($0.appended, number) }
         } catch {
             pending.withLock { pending in
                 pending.bytes -= total
@@ -175,8 +200,10 @@ public final class VisitSpool: Sendable {
         let rows: [(id: Int64, visits: Int, records: [UInt8])]
         /// Visits of an older spool's rows, one visit a row, with the row's id.
         let legacy: [(id: Int64, visit: Visit)]
-        /// The last row of the batch, in the table it came from.
+        /// The last row of the batch, in the table it came from, or its last frame of the log.
         let through: (legacy: Bool, id: Int64)
+        /// Whether the batch is frames of the log (or rows of the spool's tables).
+        let fromLog: Bool
         let bytes: Int64
         /// How many visits the batch holds.
         public let count: Int
@@ -199,9 +226,24 @@ public final class VisitSpool: Sendable {
         public var markName: String { through.legacy ? identity + "/legacy" : identity }
     }
 
-    /// The oldest visits not yet forgotten: whole spooled rows, as many as reach `limit` visits (at least one
-    /// row); nil when the spool is empty. The rows' records are decoded by whoever ships them.
+    /// The oldest visits not yet forgotten: whole spooled rows or frames, as many as reach `limit` visits (at least
+    /// one); nil when the spool is empty. The records are decoded by whoever ships them.
     public func oldest(limit: Int) async throws -> Batch? {
+        if tablesHoldVisits.withLock({ $0 }) {
+            if let batch = try await oldestInTables(limit: limit) { return batch }
+            tablesHoldVisits.withLock { $0 = false }
+        }
+        let frames = try log.oldest(limit: limit)
+        guard let last = frames.last else { return nil }
+        return Batch(
+            identity: logIdentity, rows: frames.map { ($0.frame.number, $0.frame.visits, $0.records) }, legacy: [],
+            through: (false, last.frame.number), fromLog: true,
+            bytes: frames.reduce(0) { $0 + SpoolLog.bytes(length: $1.frame.length, visits: $1.frame.visits) },
+            count: frames.reduce(0) { $0 + $1.frame.visits })
+    }
+
+    /// The oldest rows of the spool's tables, written by an earlier clickattr.
+    private func oldestInTables(limit: Int) async throws -> Batch? {
         let identity = identity
         let (legacy, rows) = try await queue.read { db -> (Batch?, [(id: Int64, visits: Int, bytes: Int64, records: [UInt8])]) in
             if let legacy = try Self.oldestLegacy(db, limit: limit, identity: identity) { return (legacy, []) }
@@ -219,7 +261,8 @@ public final class VisitSpool: Sendable {
         guard let last = rows.last else { return nil }
         return Batch(
             identity: identity, rows: rows.map { ($0.id, $0.visits, $0.records) }, legacy: [],
-            through: (false, last.id), bytes: rows.reduce(0) { $0 + $1.bytes }, count: rows.reduce(0) { $0 + $1.visits })
+            through: (false, last.id), fromLog: false, bytes: rows.reduce(0) { $0 + $1.bytes },
+            count: rows.reduce(0) { $0 + $1.visits })
     }
 
     /// Visits spooled one to a row (by a clickattr before batches were rows), with their row's id.
@@ -247,22 +290,36 @@ public final class VisitSpool: Sendable {
         return visits.isEmpty
             ? nil
             : Batch(
-                identity: identity, rows: [], legacy: visits, through: (true, through), bytes: bytes, count: visits.count)
+                identity: identity, rows: [], legacy: visits, through: (true, through), fromLog: false, bytes: bytes,
+                count: visits.count)
     }
 
     /// Forgets a batch once the database has committed it.
     public func forget(_ batch: Batch) async throws {
-        try await queue.write { db in
-            let table = batch.through.legacy ? "spooled_visits" : "spooled_batches"
-            try db.execute(sql: "DELETE FROM \(table) WHERE id <= ?", arguments: [batch.through.id])
+        if batch.fromLog {
+            // How far the log is shipped is on disk before its segments go: frames found again after a crash
+            // are shipped again, and the database recognises them.
+            try await queue.write { db in
+                try db.execute(
+                    sql: "UPDATE spool_log SET shipped_through = max(shipped_through, ?)", arguments: [batch.through.id])
+            }
+            log.forget(through: batch.through.id)
+            marks.withLock { $0.forgotten = max($0.forgotten, batch.through.id) }
+        } else {
+            try await queue.write { db in
+                let table = batch.through.legacy ? "spooled_visits" : "spooled_batches"
+                try db.execute(sql: "DELETE FROM \(table) WHERE id <= ?", arguments: [batch.through.id])
+            }
         }
         pending.withLock { pending in
             pending.rows -= batch.count
             pending.bytes -= batch.bytes
         }
-        if !batch.through.legacy { marks.withLock { $0.forgotten = max($0.forgotten, batch.through.id) } }
     }
 
-    /// Where the spool stands: the last row appended and the last one shipped and forgotten.
+    /// The log's segment files on disk, oldest first.
+    public var logSegments: [String] { log.segmentPaths }
+
+    /// Where the spool stands: the last frame appended and the last one shipped and forgotten.
     public var progress: (appended: Int64, forgotten: Int64) { marks.withLock { $0 } }
 }
