@@ -11,6 +11,8 @@
 #        STORAGE=postgres bench/landing.sh   (a) on a throwaway PostgreSQL on the same cores, visits through the
 #        instance's spool; also prints the spool depth when the load stops, how long it takes to drain, and the
 #        lag of one visit from its 302 to the database at rest.
+#        BINARY=path bench/landing.sh   runs that clickattr binary (an earlier build, for a before/after) instead of
+#        building this checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/pg.sh
@@ -35,8 +37,12 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-swift build -c release --product clickattr >/dev/null
-binary="$(swift build -c release --show-bin-path)/clickattr"
+if [ -n "${BINARY:-}" ]; then
+    binary=$BINARY
+else
+    swift build -c release --product clickattr >/dev/null
+    binary="$(swift build -c release --show-bin-path)/clickattr"
+fi
 
 work=$(mktemp -d)
 server_pid=""
