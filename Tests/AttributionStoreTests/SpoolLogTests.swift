@@ -16,6 +16,17 @@ import Testing
         try Scratch.directory("spool-log").appendingPathComponent("spool.sqlite").path
     }
 
+    /// A released spool whose log holds two frames, `a` visits then `b` visits, and the segment holding them.
+    static func twoFrames(_ a: Int, _ b: Int) throws -> (path: String, segment: String) {
+        let path = try spoolPath()
+        let spool = try VisitSpool(path: path, maxBytes: 1 << 20)
+        try spool.append(visits("a", a))
+        try spool.append(visits("b", b))
+        let segment = try #require(spool.logSegments.last)
+        spool.release()
+        return (path, segment)
+    }
+
     /// Ships every batch; returns the click ids shipped, in order.
     static func shipAll(_ spool: VisitSpool) async throws -> [String] {
         var shipped: [String] = []
@@ -64,18 +75,13 @@ import Testing
             [UInt8](repeating: 0xA5, count: 11),
             Array("CAv1".utf8),
         ] {
-            let path = try Self.spoolPath()
-            var spool = try VisitSpool(path: path, maxBytes: 1 << 20)
-            try spool.append(Self.visits("a", 2))
-            try spool.append(Self.visits("b", 1))
-            let segment = try #require(spool.logSegments.last)
-            spool.release()
+            let (path, segment) = try Self.twoFrames(2, 1)
             let handle = try #require(FileHandle(forWritingAtPath: segment))
             handle.seekToEndOfFile()
             handle.write(Data(tail))
             handle.closeFile()
 
-            spool = try VisitSpool(path: path, maxBytes: 1 << 20)
+            var spool = try VisitSpool(path: path, maxBytes: 1 << 20)
             #expect(spool.depth.rows == 3)
             try spool.append(Self.visits("c", 1))
             spool.release()
@@ -88,12 +94,7 @@ import Testing
     /// A frame that no longer checks, with frames that do after it, is damage to visits that were answered: the
     /// spool does not open and says where.
     @Test func aDamagedFrameKeepsTheSpoolFromOpening() async throws {
-        let path = try Self.spoolPath()
-        let spool = try VisitSpool(path: path, maxBytes: 1 << 20)
-        try spool.append(Self.visits("a", 2))
-        try spool.append(Self.visits("b", 2))
-        let segment = try #require(spool.logSegments.last)
-        spool.release()
+        let (path, segment) = try Self.twoFrames(2, 2)
         var bytes = try Data(contentsOf: URL(fileURLWithPath: segment))
         bytes[SpoolLog.headerSize + 10] ^= 0x01
         try bytes.write(to: URL(fileURLWithPath: segment))
