@@ -7,10 +7,11 @@ import Synchronization
 ///
 /// A frame is a header (magic, number, visit count, payload length, CRC-32C of the payload) and the visits'
 /// records (`SpoolRecord`). Frames are numbered from 1 for the life of the log and never reused. A segment grows to
-/// `segmentBytes` and is then followed by a new one; a segment whose frames have all been shipped is deleted.
-/// At opening the segments are read through: a frame cut short at the end of a segment (a crash before its sync
-/// returned, so no visitor was answered on it) is cut off; any other frame that does not check is damage, and the
-/// log refuses to open rather than skip visits.
+/// `segmentBytes` and is then followed by a new one; once all of a segment's frames are shipped it is kept as the
+/// spare, to be written over by a later segment, or deleted. At opening the segments are read through: a frame
+/// cut short at the end of what a segment holds (a crash before its sync returned, so no visitor was answered on
+/// it) is where its frames end; a frame that does not check with one that does after it is damage, and the log
+/// refuses to open rather than skip visits.
 final class SpoolLog: Sendable {
     /// A frame written and not yet shipped.
     struct Frame {
@@ -31,6 +32,7 @@ final class SpoolLog: Sendable {
     /// The file name of a segment without its number.
     let prefix: String
     let segmentBytes: Int64
+    private let sparePath: String
 
     /// The segment being written: only the appending thread uses it (appends are serialised by this lock).
     private struct Writing {
@@ -67,6 +69,8 @@ final class SpoolLog: Sendable {
         self.directory = directory
         self.prefix = prefix
         self.segmentBytes = segmentBytes
+        let sparePath = directory + "/" + prefix + "spare"
+        self.sparePath = sparePath
         var state = Queue()
         var seen: Int64 = 0
         let names: [String]
@@ -97,10 +101,8 @@ final class SpoolLog: Sendable {
         }
         queue = Mutex(state)
         writing = Mutex(Writing(next: max(seen, shippedThrough) + 1))
-        spareReady = Mutex(access(directory + "/" + prefix + "spare", F_OK) == 0)
+        spareReady = Mutex(access(sparePath, F_OK) == 0)
     }
-
-    private var sparePath: String { directory + "/" + prefix + "spare" }
 
     deinit {
         close()

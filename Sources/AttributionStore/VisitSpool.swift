@@ -37,7 +37,7 @@ public final class VisitSpool: Sendable {
     /// The lock file's descriptor while this instance holds the spool.
     private let lock: Mutex<Int32?>
     private let identity: String
-    /// Rows and bytes waiting to be shipped, kept in step with the table.
+    /// Visits and bytes waiting to be shipped, in the tables and the log.
     private let pending: Mutex<(rows: Int, bytes: Int64)>
     /// The last frame appended to the log, and the last one forgotten (shipped): a visit answered now is in the
     /// database once `forgotten` reaches the frame that is `appended` now.
