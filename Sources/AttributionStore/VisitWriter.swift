@@ -132,9 +132,11 @@ public final class VisitWriter: Service, @unchecked Sendable {
 
     /// While visits keep arriving, the writer waits this long at a time (at most `lingerLimit` in all, or
     /// `maxWait` when that is longer) for more before it commits: under load a commit then carries the visits of
-    /// many connections and its sync is paid once for them; a lone visit waits one step.
+    /// many connections and its sync is paid once for them; a lone visit waits one step. Visits also gather
+    /// while the last commit syncs (0.4 to 0.7 ms under load): at 64 connections 0.25 ms gave 7 to 11% more
+    /// requests a second than 0.5 ms, at the same CPU per request.
     static let lingerStep = 0.000_1
-    static let lingerLimit = 0.000_5
+    static let lingerLimit = 0.000_25
 
     /// Waits for visits, lingering while more arrive; nil once stopping with none left.
     private func nextBatch() -> (visits: [Visit], waiters: [Waiter])? {
