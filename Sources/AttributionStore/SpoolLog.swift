@@ -83,17 +83,25 @@ final class SpoolLog: Sendable {
             guard name.hasPrefix(prefix) else { return nil }
             return Int64(name.dropFirst(prefix.count))
         }.sorted()
-        for segment in segments {
+        var spare = access(sparePath, F_OK) == 0
+        for (index, segment) in segments.enumerated() {
+            let path = Self.name(directory, prefix, segment)
+            // A segment's frames are numbered below the next segment's name: one followed by a segment named past
+            // the shipped mark holds nothing to ship, and is not read.
+            if index + 1 < segments.count, segments[index + 1] - 1 <= shippedThrough {
+                Self.retire(path, spare: sparePath, spareReady: &spare)
+                continue
+            }
             let frames: [Frame]
             do {
-                frames = try Self.read(segment: Self.name(directory, prefix, segment), first: segment)
+                frames = try Self.read(segment: path, first: segment)
             } catch {
                 throw error as? StoreOpenError ?? StoreOpenError(reason: "\(error)")
             }
             if let end = frames.last?.number { seen = end }
             let unshipped = frames.filter { $0.number > shippedThrough }
             if unshipped.isEmpty, segment != segments.last {
-                unlink(Self.name(directory, prefix, segment))
+                Self.retire(path, spare: sparePath, spareReady: &spare)
                 continue
             }
             state.frames += unshipped
@@ -101,7 +109,16 @@ final class SpoolLog: Sendable {
         }
         queue = Mutex(state)
         writing = Mutex(Writing(next: max(seen, shippedThrough) + 1))
-        spareReady = Mutex(access(sparePath, F_OK) == 0)
+        spareReady = Mutex(spare)
+    }
+
+    /// A segment whose frames are all shipped becomes the spare when there is none, and is deleted otherwise.
+    private static func retire(_ path: String, spare: String, spareReady: inout Bool) {
+        if !spareReady, rename(path, spare) == 0 {
+            spareReady = true
+        } else {
+            unlink(path)
+        }
     }
 
     deinit {
@@ -267,13 +284,7 @@ final class SpoolLog: Sendable {
             return deletable
         }
         for segment in deletable {
-            let path = Self.name(directory, prefix, segment)
-            let kept = spareReady.withLock { ready in
-                guard !ready else { return false }
-                ready = rename(path, sparePath) == 0
-                return ready
-            }
-            if !kept { unlink(path) }
+            spareReady.withLock { Self.retire(Self.name(directory, prefix, segment), spare: sparePath, spareReady: &$0) }
         }
     }
 
