@@ -18,11 +18,9 @@ public func buildApplication(
     // A visit is made durable in this instance's append-only spool before its answer (a few pages appended, no
     // random index touched), and shipped to the database from there in large batches that build the indexes.
     var spool: VisitSpool?
-    var shipper: SpoolShipper?
-    if let destination = store as? any SpoolDestination {
-        let opened = try openSpool(config: config)
-        spool = opened
-        shipper = SpoolShipper(spool: opened, store: destination, logger: logger)
+    let destination = store as? any SpoolDestination
+    if destination != nil {
+        spool = try openSpool(config: config)
     }
     let templates = try await loadTemplates(config: config)
     if config.webhook.appSecret.isEmpty {
@@ -47,6 +45,11 @@ public func buildApplication(
         metrics.visitsRecorded(visits.count)
     } lost: { visit, error in
         losses.lose(visit, error)
+    }
+    // While the cores are saturated, the shipper gives them to the visitors.
+    let pressure = CPUPressure()
+    let shipper = spool.flatMap { spool in
+        destination.map { SpoolShipper(spool: spool, store: $0, logger: logger, coresSaturated: { pressure.saturated }) }
     }
     // A delivery may hold 1000 actions and 4 MiB: its queue stays short so memory stays bounded (64 x 4 MiB).
     let deliveryLimits = BatchLimits(

@@ -22,6 +22,8 @@ public final class SpoolShipper: Service {
     let batchSize: Int
     let drainLimit: Duration
     let gathering: Duration
+    /// Whether the machine's cores are saturated: the shipper then gives way to the visitors.
+    let coresSaturated: @Sendable () -> Bool
     /// Whether the last batch failed: the logs say when shipping stops and when it resumes, not every retry.
     private let failing = Atomic<Bool>(false)
     /// Set by `catchUp`: ship now.
@@ -33,7 +35,7 @@ public final class SpoolShipper: Service {
     static let smallestBatch = 50
 
     public init(spool: VisitSpool, store: any SpoolDestination, logger: Logger, batchSize: Int = 5_000, drainLimit: Duration = .seconds(10),
-        gathering: Duration = .milliseconds(250)
+        gathering: Duration = .milliseconds(250), coresSaturated: @escaping @Sendable () -> Bool = { false }
     ) {
         self.spool = spool
         self.store = store
@@ -41,6 +43,7 @@ public final class SpoolShipper: Service {
         self.batchSize = batchSize
         self.drainLimit = drainLimit
         self.gathering = gathering
+        self.coresSaturated = coresSaturated
         self.sizing = Mutex((batchSize, 0))
     }
 
@@ -112,8 +115,10 @@ public final class SpoolShipper: Service {
             let limit = sizing.withLock { $0.next }
             do {
                 guard let batch = try await spool.oldest(limit: limit) else { return .empty }
+                let began = ContinuousClock.now
                 try await store.recordSpooled(batch)
                 try await spool.forget(batch)
+                await giveWay(after: ContinuousClock.now - began)
                 progressed = true
                 sizing.withLock { sizing in
                     sizing.successes += 1
@@ -133,6 +138,27 @@ public final class SpoolShipper: Service {
             }
         }
     }
+
+    /// While the cores are saturated (under a landing flood: visitors, their writer and the load itself), the
+    /// shipper rests `restPerShipping` times as long as its last batch took before the next: it then takes about a
+    /// tenth of a core rather than a quarter, and the cores answer visitors (every visit is already on disk in the spool; only its indexing waits). The spool holds
+    /// the difference, and the shipper catches up at full speed as soon as the pressure ends, the spool passes a
+    /// quarter of its bound (so that resting never fills it), someone waits in `catchUp`, or the service stops.
+    private func giveWay(after shipping: Duration) async {
+        let until = ContinuousClock.now + shipping * Self.restPerShipping
+        let depth = spool.depth
+        guard depth.rows > 0, depth.bytes < spool.maxBytes / 4 else { return }
+        while ContinuousClock.now < until, coresSaturated(), !woken.load(ordering: .relaxed) {
+            do {
+                try await cancelWhenGracefulShutdown {
+                    try await Task.sleep(for: min(.milliseconds(10), until - ContinuousClock.now))
+                }
+            } catch {
+                return
+            }
+        }
+    }
+    static let restPerShipping = 9
 
     /// The size of the next batch, for tests.
     public var nextBatchSize: Int { sizing.withLock { $0.next } }

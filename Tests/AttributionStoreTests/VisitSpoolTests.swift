@@ -150,11 +150,14 @@ import Testing
 /// A database that times out on batches larger than it can commit in time, as PostgreSQL does on busy cores.
 final class SlowDestination: SpoolDestination {
     let largestBatch: Int
+    /// How long each batch takes to store.
+    let delay: Duration
     private let stored = Mutex<Set<String>>([])
     private let refused = Atomic<Int>(0)
 
-    init(largestBatch: Int) {
+    init(largestBatch: Int, delay: Duration = .zero) {
         self.largestBatch = largestBatch
+        self.delay = delay
     }
 
     var count: Int { stored.withLock { $0.count } }
@@ -162,6 +165,7 @@ final class SlowDestination: SpoolDestination {
 
     func recordSpooled(_ batch: VisitSpool.Batch) async throws -> Int {
         let visits = try batch.visits()
+        if delay > .zero { try await Task.sleep(for: delay) }
         guard visits.count <= largestBatch else {
             refused.add(1, ordering: .relaxed)
             throw TimedOut()
@@ -192,5 +196,33 @@ final class SlowDestination: SpoolDestination {
         #expect(outcomes.last == .empty)
         #expect((5...8).contains(destination.refusals))
         #expect(shipper.nextBatchSize <= 300)
+    }
+
+    /// While the cores are saturated the shipper rests nine times as long as each batch took before the next; not
+    /// once the spool holds more than a quarter of its bound.
+    @Test func onSaturatedCoresTheShipperRestsUntilTheSpoolHoldsAQuarterOfItsBound() async throws {
+        func spooled(maxBytes: Int64) throws -> VisitSpool {
+            let path = try Scratch.directory("give-way").appendingPathComponent("spool.sqlite").path
+            let spool = try VisitSpool(path: path, maxBytes: maxBytes)
+            for start in stride(from: 0, to: 300, by: 100) {
+                try spool.append((start..<start + 100).map { VisitSpoolTests.visit("c\($0)") })
+            }
+            return spool
+        }
+        func shipping(_ spool: VisitSpool) async -> Duration {
+            let destination = SlowDestination(largestBatch: 100, delay: .milliseconds(30))
+            let shipper = SpoolShipper(
+                spool: spool, store: destination, logger: Logger(label: "test"), batchSize: 100, coresSaturated: { true })
+            let began = ContinuousClock.now
+            #expect(await shipper.shipAll() == .empty)
+            #expect(destination.count == 300 && spool.depth.rows == 0)
+            return ContinuousClock.now - began
+        }
+        let roomy = try spooled(maxBytes: 1 << 30)
+        let held = roomy.depth.bytes
+        // Three batches of at least 30 ms, the first two followed by a rest of at least 270 ms.
+        #expect(await shipping(roomy) >= .milliseconds(540))
+        // Bound to what the three commits hold: after each batch more than a quarter of it still waits.
+        #expect(await shipping(try spooled(maxBytes: held)) < .milliseconds(500))
     }
 }
