@@ -140,10 +140,11 @@ public final class SpoolShipper: Service {
     }
 
     /// While the cores are saturated (under a landing flood: visitors, their writer and the load itself), the
-    /// shipper rests `restPerShipping` times as long as its last batch took before the next: it then takes about a
-    /// tenth of a core rather than a quarter, and the cores answer visitors (every visit is already on disk in the spool; only its indexing waits). The spool holds
-    /// the difference, and the shipper catches up at full speed as soon as the pressure ends, the spool passes a
-    /// quarter of its bound (so that resting never fills it), someone waits in `catchUp`, or the service stops.
+    /// shipper rests `restPerShipping` times as long as its last batch took before the next one: it then takes about
+    /// a tenth of a core rather than a quarter, and the cores answer visitors (every visit is already on disk in the
+    /// spool; only its indexing waits). The spool holds the difference, and the shipper catches up at full speed as
+    /// soon as the pressure ends, the spool holds a quarter of its bound (so that resting never fills it), someone
+    /// waits in `catchUp`, or the service stops.
     private func giveWay(after shipping: Duration) async {
         let until = ContinuousClock.now + shipping * Self.restPerShipping
         let depth = spool.depth
