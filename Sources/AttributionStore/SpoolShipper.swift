@@ -76,8 +76,12 @@ public final class SpoolShipper: Service {
 
     /// Sleeps, but wakes at once when the service is told to stop, or (in steps of 10 ms) when `catchUp` asks.
     private func pause(_ duration: Duration) async {
-        let deadline = ContinuousClock.now + duration
-        while ContinuousClock.now < deadline, !woken.exchange(false, ordering: .relaxed) {
+        await sleep(until: ContinuousClock.now + duration) { !woken.exchange(false, ordering: .relaxed) }
+    }
+
+    /// Sleeps in steps of 10 ms until `deadline` while `going` holds, and not at all once the service is told to stop.
+    private func sleep(until deadline: ContinuousClock.Instant, while going: () -> Bool) async {
+        while ContinuousClock.now < deadline, going() {
             do {
                 try await cancelWhenGracefulShutdown {
                     try await Task.sleep(for: min(.milliseconds(10), deadline - ContinuousClock.now))
@@ -146,17 +150,10 @@ public final class SpoolShipper: Service {
     /// soon as the pressure ends, the spool holds a quarter of its bound (so that resting never fills it), someone
     /// waits in `catchUp`, or the service stops.
     private func giveWay(after shipping: Duration) async {
-        let until = ContinuousClock.now + shipping * Self.restPerShipping
         let depth = spool.depth
         guard depth.rows > 0, depth.bytes < spool.maxBytes / 4 else { return }
-        while ContinuousClock.now < until, coresSaturated(), !woken.load(ordering: .relaxed) {
-            do {
-                try await cancelWhenGracefulShutdown {
-                    try await Task.sleep(for: min(.milliseconds(10), until - ContinuousClock.now))
-                }
-            } catch {
-                return
-            }
+        await sleep(until: ContinuousClock.now + shipping * Self.restPerShipping) {
+            coresSaturated() && !woken.load(ordering: .relaxed)
         }
     }
     static let restPerShipping = 9
