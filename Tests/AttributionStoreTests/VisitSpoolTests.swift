@@ -150,10 +150,12 @@ import Testing
 /// A database that times out on batches larger than it can commit in time, as PostgreSQL does on busy cores.
 final class SlowDestination: SpoolDestination {
     let largestBatch: Int
-    /// How long each batch takes to store.
+    /// How long each batch blocks its thread, as a database's work would.
     let delay: Duration
     private let stored = Mutex<Set<String>>([])
     private let refused = Atomic<Int>(0)
+    /// When each batch began and ended.
+    private let times = Mutex<[(began: ContinuousClock.Instant, ended: ContinuousClock.Instant)]>([])
 
     init(largestBatch: Int, delay: Duration = .zero) {
         self.largestBatch = largestBatch
@@ -162,10 +164,13 @@ final class SlowDestination: SpoolDestination {
 
     var count: Int { stored.withLock { $0.count } }
     var refusals: Int { refused.load(ordering: .relaxed) }
+    var batches: [(began: ContinuousClock.Instant, ended: ContinuousClock.Instant)] { times.withLock { $0 } }
 
     func recordSpooled(_ batch: VisitSpool.Batch) async throws -> Int {
+        let began = ContinuousClock.now
+        defer { times.withLock { $0.append((began, ContinuousClock.now)) } }
         let visits = try batch.visits()
-        if delay > .zero { try await Task.sleep(for: delay) }
+        if delay > .zero { usleep(UInt32(delay / .microseconds(1))) }
         guard visits.count <= largestBatch else {
             refused.add(1, ordering: .relaxed)
             throw TimedOut()
@@ -209,20 +214,33 @@ final class SlowDestination: SpoolDestination {
             }
             return spool
         }
-        func shipping(_ spool: VisitSpool) async -> Duration {
-            let destination = SlowDestination(largestBatch: 100, delay: .milliseconds(30))
+        /// Ships the three commits in batches of 100 on saturated cores: the batches' times, and how often the
+        /// shipper asked whether the cores are saturated.
+        func shipping(_ spool: VisitSpool) async -> (batches: [(began: ContinuousClock.Instant, ended: ContinuousClock.Instant)], asked: Int) {
+            let destination = SlowDestination(largestBatch: 100, delay: .milliseconds(10))
+            let asked = Atomic<Int>(0)
             let shipper = SpoolShipper(
-                spool: spool, store: destination, logger: Logger(label: "test"), batchSize: 100, coresSaturated: { true })
-            let began = ContinuousClock.now
+                spool: spool, store: destination, logger: Logger(label: "test"), batchSize: 100,
+                coresSaturated: {
+                    asked.add(1, ordering: .relaxed)
+                    return true
+                })
             #expect(await shipper.shipAll() == .empty)
             #expect(destination.count == 300 && spool.depth.rows == 0)
-            return ContinuousClock.now - began
+            return (destination.batches, asked.load(ordering: .relaxed))
         }
         let roomy = try spooled(maxBytes: 1 << 30)
         let held = roomy.depth.bytes
-        // Three batches of at least 30 ms, the first two followed by a rest of at least 270 ms.
-        #expect(await shipping(roomy) >= .milliseconds(540))
-        // Bound to what the three commits hold: after each batch more than a quarter of it still waits.
-        #expect(await shipping(try spooled(maxBytes: held)) < .milliseconds(500))
+        // After each of the first two batches (of at least 10 ms), a rest of at least nine times its time; none
+        // after the last, with nothing left to ship.
+        let rested = await shipping(roomy)
+        #expect(rested.batches.count == 3 && rested.asked >= 2)
+        for (batch, next) in zip(rested.batches, rested.batches.dropFirst()) {
+            #expect(next.began - batch.ended >= (batch.ended - batch.began) * 9)
+        }
+        // Bound to what the three commits hold: after each batch more than a quarter of it still waits, and the
+        // shipper does not rest (nor ask).
+        let bound = await shipping(try spooled(maxBytes: held))
+        #expect(bound.batches.count == 3 && bound.asked == 0)
     }
 }
