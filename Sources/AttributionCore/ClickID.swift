@@ -14,9 +14,12 @@ public enum ClickID {
     public static func validate(_ value: String) -> Result<String, Problem> {
         if value.isEmpty { return .failure(.empty) }
         if value.utf8.count > maximumBytes { return .failure(.tooLong) }
-        // The control characters (general category Cc) are exactly C0, DEL and C1.
-        if value.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
-            return .failure(.controlCharacters)
+        // The control characters (general category Cc) are exactly C0, DEL and C1; in UTF-8 a C1 character is
+        // 0xC2 followed by 0x80...0x9F (the bytes are scanned, not decoded into scalars: this runs on every visit).
+        var afterC2 = false
+        for byte in value.utf8 {
+            if byte < 0x20 || byte == 0x7F || (afterC2 && (0x80...0x9F).contains(byte)) { return .failure(.controlCharacters) }
+            afterC2 = byte == 0xC2
         }
         return .success(value)
     }
@@ -25,7 +28,8 @@ public enum ClickID {
     public static func extract(
         from query: [QueryString.Pair], parameters: [String]
     ) -> (primary: String?, all: [String: String], problem: Problem?) {
-        var all: [String: String] = [:]
+        // Sized for every parameter at once: grown insert by insert it was rehashed on the second click id.
+        var all = [String: String](minimumCapacity: parameters.count)
         var primary: String?
         var problem: Problem?
         for parameter in parameters {

@@ -12,6 +12,18 @@ public enum Hex {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The same for bytes in memory, written straight into the string's storage: one allocation (a visitor id is
+    /// made on every landing request without a cookie).
+    public static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            for (index, byte) in bytes.enumerated() {
+                out[2 * index] = digits[Int(byte >> 4)]
+                out[2 * index + 1] = digits[Int(byte & 0x0f)]
+            }
+            return bytes.count * 2
+        }
+    }
+
     /// Decodes upper- or lower-case hex; nil for an odd length or a non-hex character.
     public static func decode(_ text: Substring) -> [UInt8]? {
         let utf8 = Array(text.utf8)

@@ -35,6 +35,20 @@ import Testing
         #expect(ClickID.extract(from: QueryString.parse("click_id=%FF%FE"), parameters: ["click_id"]).problem == .notUTF8)
         #expect(ClickID.validate("a\u{85}b") == .failure(.controlCharacters))  // C1 controls too
         #expect(ClickID.validate("\u{A0}\u{1F600}") == .success("\u{A0}\u{1F600}"))
+        // The bytes scanned: DEL, both ends of C1 (0xC2 0x80 and 0xC2 0x9F), and their neighbours that are not.
+        for control in ["a\u{7F}", "\u{80}", "x\u{9F}y", "\u{C2}\u{80}"] {
+            #expect(ClickID.validate(control) == .failure(.controlCharacters), "\(Array(control.utf8))")
+        }
+        for fine in ["~", "\u{BF}", "\u{C2}\u{A0}", "\u{E9}", "\u{2028}"] {
+            #expect(ClickID.validate(fine) == .success(fine), "\(Array(fine.utf8))")
+        }
+    }
+
+    @Test func hexOfBytesInMemoryIsTheSameAsOfASequence() {
+        let bytes: [UInt8] = [0x00, 0x0F, 0x10, 0x7F, 0x80, 0xAB, 0xFF]
+        #expect(bytes.withUnsafeBytes { Hex.encode($0) } == "000f107f80abff")
+        #expect(bytes.withUnsafeBytes { Hex.encode($0) } == Hex.encode(bytes.lazy.map { $0 }))
+        #expect([UInt8]().withUnsafeBytes { Hex.encode($0) } == "")
     }
 }
 
