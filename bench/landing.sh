@@ -4,7 +4,8 @@
 #   (b) nginx `return 302` with an access_log that records the click id (the do-it-yourself alternative);
 #   (c) clickattr's /healthz, which parses and stores nothing: the framework's ceiling on this machine.
 # Prints requests/s and p50/p99 latency of each, the ratio a/b, clickattr's peak resident memory, and
-# checks that the visits stored equal the 302 answers wrk counted.
+# checks that the visits stored equal the 302 answers wrk counted; also the share of the cores that the host took
+# (steal) during (a) and (b): on a shared VM that share moves, and a ratio is only fair when both runs had the same.
 # Usage: bench/landing.sh            (CONNECTIONS=64 DURATION=10s THREADS=2 by default)
 #        PERF=1 bench/landing.sh     also records the server with perf during (a) and prints its CPU microseconds
 #        per request by component (bench/perf-split.py); perf's sampling costs the server a little throughput.
@@ -88,6 +89,12 @@ run_wrk() { # url duration -> wrk output
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$2" --latency -s "$work/taps.lua" "$1"
 }
 field() { awk -v k="$1" '$1 == k { print $2 }' <<<"$2"; }
+# The machine's CPU time as /proc/stat counts it (all cores): total and stolen by the host. On a shared VM the host
+# may take a third of the cores for minutes at a time; a ratio is only fair when both runs had the same share.
+cpu_stat() { awk '$1 == "cpu" { total = 0; for (i = 2; i <= NF; i++) total += $i; print total, $9 }' /proc/stat; }
+stolen() { # stat-before stat-after -> percent of the cores' time the host took
+    echo "$1 $2" | awk '{ printf "%.0f", ($3 - $1 > 0) ? 100 * ($4 - $2) / ($3 - $1) : 0 }'
+}
 rps() { awk '/^Requests\/sec:/ { print $2 }' <<<"$1"; }
 
 # (b) nginx
@@ -110,7 +117,9 @@ nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
 nginx_pid=$!
 sleep 0.5
 run_wrk "http://127.0.0.1:$NGINX_PORT/bench" 2s >/dev/null
+stat_before=$(cpu_stat)
 nginx_out=$(run_wrk "http://127.0.0.1:$NGINX_PORT/bench" "$DURATION")
+nginx_stolen=$(stolen "$stat_before" "$(cpu_stat)")
 kill "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true; nginx_pid=""
 nginx_logged=$(wc -l < "$work/nginx/logs/access.log")
 # nginx's access log is still being written back to disk after its run; flush it now, so that its writeback is
@@ -143,7 +152,9 @@ if [ "${PERF:-0}" = 1 ]; then
     sleep 0.5
 fi
 ticks_before=$(cpu_ticks)
+stat_before=$(cpu_stat)
 clickattr_out=$(run_wrk "http://127.0.0.1:$CLICKATTR_PORT/bench" "$DURATION")
+clickattr_stolen=$(stolen "$stat_before" "$(cpu_stat)")
 ticks_after=$(cpu_ticks)
 if [ "${PERF:-0}" = 1 ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
 # Visits are on disk in the spool before their 302; the database gets them in batches. How many wait when the
@@ -192,6 +203,7 @@ printf '%-34s %12.0f %10.2f %10.2f\n' "(c) clickattr GET /healthz" "$c_rps" \
     "$(percentile_ms 50% "$health_out")" "$(percentile_ms 99% "$health_out")"
 printf 'ratio a/b: %.2f   framework ceiling c/b: %.2f   a/c: %.2f\n' "$(echo "$a_rps / $b_rps" | bc -l)" \
     "$(echo "$c_rps / $b_rps" | bc -l)" "$(echo "$a_rps / $c_rps" | bc -l)"
+printf 'CPU taken by the host (steal): %d%% during (a), %d%% during (b)\n' "$clickattr_stolen" "$nginx_stolen"
 printf 'clickattr peak resident memory: %.1f MB\n' "$(echo "$peak_kb / 1024" | bc -l)"
 printf 'nginx access log lines: %d\n' "$nginx_logged"
 printf 'clickattr 302 answers (warm-up + run): %d, visits stored: %d\n' "$answered" "$stored"
