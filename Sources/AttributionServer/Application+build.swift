@@ -190,7 +190,7 @@ func makeLandingController(
 ) -> LandingController {
     LandingController(
         routes: Dictionary(
-            uniqueKeysWithValues: config.routes.map { ($0.slug, ($0, RedirectLocation(destination: $0.destination))) }),
+            uniqueKeysWithValues: config.routes.map { ($0.slug, LandingController.Target($0)) }),
         clickIDParameters: config.tracking.clickIDParameters,
         anonymizer: IPAnonymizer(ipv4Prefix: config.privacy.ipv4Prefix, ipv6Prefix: config.privacy.ipv6Prefix),
         classifier: BotClassifier(), trustForwardedFor: config.http.trustForwardedFor, recorder: recorder,

@@ -62,7 +62,7 @@ final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             eventLoop.execute {
                 for ticket in answers.value {
                     let answer = unsafeDowncast(ticket, to: LandingAnswer.self)
-                    answer.ready = answer.prepared
+                    answer.ready = answer.prepared.take()
                     answer.writer?.flush()
                 }
             }

@@ -10,10 +10,22 @@ import NIOHTTP1
 
 /// The landing host: every `GET /{slug}` is recorded as a visit, then redirected or answered with a page.
 struct LandingController {
+    /// A configured route and where it sends visitors, looked up on every landing request: one reference to
+    /// retain rather than each of their strings.
+    final class Target: Sendable {
+        let route: Route
+        let location: RedirectLocation
+
+        init(_ route: Route) {
+            self.route = route
+            location = RedirectLocation(destination: route.destination)
+        }
+    }
+
     static let maximumPathBytes = 1024
     static let maximumHeaderBytes = 2048
 
-    let routes: [String: (route: Route, location: RedirectLocation)]
+    let routes: [String: Target]
     let clickIDParameters: [String]
     let anonymizer: IPAnonymizer
     let classifier: BotClassifier
@@ -126,12 +138,13 @@ struct LandingController {
     }
 
     private func answer(
-        _ target: (route: Route, location: RedirectLocation)?, query: [QueryString.Pair], clickID: String?
+        _ target: Target?, query: [QueryString.Pair], clickID: String?
     ) throws -> (HTTPResponse.Status, [(String, String)], ByteBuffer) {
-        guard let (route, redirect) = target else {
+        guard let target else {
             return (.notFound, Self.notFoundFields, Self.notFoundBody)
         }
-        let location = redirect.location(query: query, passthrough: route.passthroughQuery)
+        let route = target.route
+        let location = target.location.location(query: query, passthrough: route.passthroughQuery)
         switch route.mode {
         case .redirect:
             var fields = Self.redirectFields

@@ -183,8 +183,9 @@ final class LandingFastPath: ChannelDuplexHandler, RemovableChannelHandler, Land
         guard let context else { return }
         var wrote = false
         var date: String?
-        while let answer = owed.first, let reply = answer.ready {
+        while let answer = owed.first, answer.ready != nil {
             owed.removeFirst()
+            let reply = answer.ready.take()!
             answer.writer = nil
             let closes = clock.closesAfterNextAnswer
             if date == nil { date = HTTPDate.now() }

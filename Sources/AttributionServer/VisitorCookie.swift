@@ -42,7 +42,13 @@ enum VisitorCookie {
     }
 
     static func setCookieHeader(_ id: String) -> String {
-        setCookiePrefix + id + setCookieSuffix
+        // One allocation: `+` twice made the middle string too.
+        var header = ""
+        header.reserveCapacity(setCookiePrefix.utf8.count + id.utf8.count + setCookieSuffix.utf8.count)
+        header += setCookiePrefix
+        header += id
+        header += setCookieSuffix
+        return header
     }
 
     private static let setCookiePrefix = "\(name)="
