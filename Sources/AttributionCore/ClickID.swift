@@ -18,7 +18,9 @@ public enum ClickID {
         // 0xC2 followed by 0x80...0x9F (the bytes are scanned, not decoded into scalars: this runs on every visit).
         var afterC2 = false
         for byte in value.utf8 {
-            if byte < 0x20 || byte == 0x7F || (afterC2 && (0x80...0x9F).contains(byte)) { return .failure(.controlCharacters) }
+            if byte < 0x20 || byte == 0x7F || (afterC2 && (0x80...0x9F).contains(byte)) {
+                return .failure(.controlCharacters)
+            }
             afterC2 = byte == 0xC2
         }
         return .success(value)

@@ -38,10 +38,16 @@ final class ServiceMetrics: Sendable {
 
     /// The counter and timer of each route group and status, made once: making them looks them up in the
     /// registry, which costs microseconds a request on the landing path.
-    private let requestHandles = Mutex<[String: (count: CoreMetrics.Counter, time: CoreMetrics.Timer)]>([:])
+    private let requestHandles = Mutex<[RequestKey: (count: CoreMetrics.Counter, time: CoreMetrics.Timer)]>([:])
+
+    /// A group and a status as the handles' key: no string is made for it per request.
+    private struct RequestKey: Hashable {
+        let group: String
+        let status: Int
+    }
 
     func request(group: String, status: Int, duration: Duration) {
-        let key = "\(group) \(status)"
+        let key = RequestKey(group: group, status: status)
         let handles =
             requestHandles.withLock { $0[key] }
             ?? {
