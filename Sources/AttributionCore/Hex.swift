@@ -3,13 +3,8 @@ public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        bytes.withContiguousStorageIfAvailable { encode(UnsafeRawBufferPointer($0)) }
+            ?? Array(bytes).withUnsafeBytes { encode($0) }
     }
 
     /// The same for bytes in memory, written straight into the string's storage: one allocation (a visitor id is
