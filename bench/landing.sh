@@ -89,8 +89,7 @@ run_wrk() { # url duration -> wrk output
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$2" --latency -s "$work/taps.lua" "$1"
 }
 field() { awk -v k="$1" '$1 == k { print $2 }' <<<"$2"; }
-# The machine's CPU time as /proc/stat counts it (all cores): total and stolen by the host. On a shared VM the host
-# may take a third of the cores for minutes at a time; a ratio is only fair when both runs had the same share.
+# The machine's CPU time as /proc/stat counts it (all cores): total, and stolen by the host.
 cpu_stat() { awk '$1 == "cpu" { total = 0; for (i = 2; i <= NF; i++) total += $i; print total, $9 }' /proc/stat; }
 stolen() { # stat-before stat-after -> percent of the cores' time the host took
     echo "$1 $2" | awk '{ printf "%.0f", ($3 - $1 > 0) ? 100 * ($4 - $2) / ($3 - $1) : 0 }'
