@@ -166,18 +166,27 @@ public final class VisitWriter: Service, @unchecked Sendable {
         return (Array(queue.prefix(limits.maxBatchSize)), Array(waiters.prefix(limits.maxBatchSize)))
     }
 
-    /// Resumes the tasks and tells each listener once about all of its tickets.
+    /// Resumes the tasks and tells each listener once about all of its tickets. Listeners are few (one per event
+    /// loop): they are found by a look along a short array, and each one's tickets grow in place (appending
+    /// through a dictionary's `default:` subscript copied the tickets at every append, three allocations a visit).
     private func tell(_ waiters: [Waiter], _ result: Result<Void, any Error>) {
-        var listeners: [ObjectIdentifier: (listener: any VisitCommitListener, tickets: [AnyObject])] = [:]
+        var listeners: [(listener: any VisitCommitListener, tickets: [AnyObject])] = []
         for waiter in waiters {
             switch waiter {
             case .task(let continuation):
                 continuation.resume(with: result)
             case .listener(let listener, let ticket):
-                listeners[ObjectIdentifier(listener), default: (listener, [])].tickets.append(ticket)
+                if let index = listeners.firstIndex(where: { $0.listener === listener }) {
+                    listeners[index].tickets.append(ticket)
+                } else {
+                    var tickets: [AnyObject] = []
+                    tickets.reserveCapacity(waiters.count)
+                    tickets.append(ticket)
+                    listeners.append((listener, tickets))
+                }
             }
         }
-        for (listener, tickets) in listeners.values {
+        for (listener, tickets) in listeners {
             listener.committed(tickets, result: result)
         }
     }
