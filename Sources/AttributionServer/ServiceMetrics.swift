@@ -47,20 +47,15 @@ final class ServiceMetrics: Sendable {
     }
 
     func request(group: String, status: Int, duration: Duration) {
-        let key = RequestKey(group: group, status: status)
-        let handles =
-            requestHandles.withLock { $0[key] }
-            ?? {
-                let made = (
-                    count: Counter(
-                        label: "clickattr_http_requests_total", dimensions: [("group", group), ("status", String(status))],
-                        factory: factory),
-                    time: CoreMetrics.Timer(
-                        label: "clickattr_http_request_duration_seconds", dimensions: [("group", group)], factory: factory)
-                )
-                requestHandles.withLock { $0[key] = made }
-                return made
-            }()
+        let handles = Self.handle(in: requestHandles, for: RequestKey(group: group, status: status)) {
+            (
+                count: Counter(
+                    label: "clickattr_http_requests_total", dimensions: [("group", group), ("status", String(status))],
+                    factory: factory),
+                time: CoreMetrics.Timer(
+                    label: "clickattr_http_request_duration_seconds", dimensions: [("group", group)], factory: factory)
+            )
+        }
         handles.count.increment()
         handles.time.recordNanoseconds(duration.nanoseconds)
     }
@@ -111,17 +106,22 @@ final class ServiceMetrics: Sendable {
     }
 
     private func recordCommit(of writer: String, _ result: String, since start: ContinuousClock.Instant) {
-        let key = CommitKey(writer: writer, result: result)
-        let timer =
-            commitTimers.withLock { $0[key] }
-            ?? {
-                let made = CoreMetrics.Timer(
-                    label: "clickattr_commit_duration_seconds", dimensions: [("writer", writer), ("result", result)],
-                    factory: factory)
-                commitTimers.withLock { $0[key] = made }
-                return made
-            }()
+        let timer = Self.handle(in: commitTimers, for: CommitKey(writer: writer, result: result)) {
+            CoreMetrics.Timer(
+                label: "clickattr_commit_duration_seconds", dimensions: [("writer", writer), ("result", result)],
+                factory: factory)
+        }
         timer.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
+    }
+
+    /// The handle kept for `key`, made (outside the lock: making one looks it up in the registry) the first time.
+    private static func handle<Key: Hashable & Sendable, Handle: Sendable>(
+        in handles: borrowing Mutex<[Key: Handle]>, for key: Key, make: () -> Handle
+    ) -> Handle {
+        if let handle = handles.withLock({ $0[key] }) { return handle }
+        let made = make()
+        handles.withLock { $0[key] = made }
+        return made
     }
 
     func delivery(new: Bool) {
