@@ -93,11 +93,12 @@ final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     /// A landing request's answer: written once `ready`. Its visit's ticket while the commit is pending.
     final class LandingAnswer {
-        /// What is sent: status, header fields (Date and Server are added when it is written) and body.
+        /// What is sent: status and header fields (Date and Server are added when it is written), and body.
         struct Reply {
-            var status: HTTPResponse.Status
-            var headers: [(String, String)]
+            var fields: LandingController.AnswerFields
             var body: ByteBuffer
+
+            var status: HTTPResponse.Status { fields.fixed.status }
         }
 
         var ready: Reply?
@@ -222,7 +223,7 @@ final class LandingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     /// An answer's head as NIO's HTTP/1 encoder takes it, with the Date and Server headers every answer has.
     private static func head(_ reply: LandingAnswer.Reply, serverName: String) -> HTTPResponseHead {
-        var fields = HTTPHeaders(reply.headers)
+        var fields = HTTPHeaders(reply.fields.pairs)
         fields.add(name: "Date", value: HTTPDate.now())
         fields.add(name: "Server", value: serverName)
         return HTTPResponseHead(
@@ -305,11 +306,11 @@ extension LandingChannelHandler.Landing {
                 memo: memo)
         } catch {
             logger.error("landing answer failed: \(error)")
-            answer.ready = .init(status: .internalServerError, headers: [("Content-Length", "0")], body: ByteBuffer())
+            answer.ready = .init(
+                fields: .init(fixed: LandingController.failedFields, contentLength: 0), body: ByteBuffer())
             return false
         }
-        let reply = LandingChannelHandler.LandingAnswer.Reply(
-            status: decision.status, headers: decision.headers, body: decision.body)
+        let reply = LandingChannelHandler.LandingAnswer.Reply(fields: decision.fields, body: decision.body)
         if let visit = decision.visit, let listener, controller.recorder.record(visit, listener: listener, ticket: answer) {
             answer.prepared = reply
             return true

@@ -33,8 +33,9 @@ struct LandingController {
     let recorder: VisitRecorder
     let orphans: AddressLimiter
     let templates: MustacheLibrary
-    /// The header fields of a landing page, with `http.landing_csp` as its Content-Security-Policy: made once.
-    let landingPageFields: [(String, String)]
+    /// The status and header fields of a landing page, with `http.landing_csp` as its Content-Security-Policy:
+    /// made once.
+    let landingPageFields: FixedFields
     let now: @Sendable () -> Int64
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -51,11 +52,11 @@ struct LandingController {
             remoteAddress: context.remoteAddress)
         if let visit = decision.visit { await recorder.record(visit) }
         var fields = HTTPFields()
-        for (name, value) in decision.headers {
+        for (name, value) in decision.fields.pairs {
             if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
         }
         return Response(
-            status: decision.status, headers: fields,
+            status: decision.fields.fixed.status, headers: fields,
             body: decision.body.readableBytes == 0 ? .init() : .init(byteBuffer: decision.body))
     }
 
@@ -64,12 +65,64 @@ struct LandingController {
     struct Decision {
         /// Nil for an orphan visit over its address's allowance: answered, counted (by `decide`), not stored.
         var visit: Visit?
-        var status: HTTPResponse.Status
-        /// As NIO's HTTP/1 encoder takes them (the landing channel handler's answers skip HTTP types); always with
-        /// Content-Length.
-        var headers: [(String, String)]
+        /// The status and header fields (without Date and Server).
+        var fields: AnswerFields
         /// Empty for HEAD (whose Content-Length still says what GET would send).
         var body: ByteBuffer
+    }
+
+    /// An answer's status and the header fields its kind always has (a redirect's, a landing page's, a 404's), as
+    /// pairs and as the bytes of its HTTP/1.1 status line and fields: made once, not per request.
+    final class FixedFields: Sendable {
+        let status: HTTPResponse.Status
+        let pairs: [(String, String)]
+        let head: ByteBuffer
+
+        init(status: HTTPResponse.Status, pairs: [(String, String)]) {
+            self.status = status
+            self.pairs = pairs
+            var head = ByteBuffer(string: "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
+            for (name, value) in pairs { head.writeString("\(name): \(value)\r\n") }
+            self.head = head
+        }
+    }
+
+    /// An answer's header fields other than Date and Server, in the order they are sent: the fixed ones of its
+    /// kind, then Location (redirects), Set-Cookie (a new visitor) and Content-Length (always; for HEAD what GET
+    /// would send).
+    struct AnswerFields {
+        let fixed: FixedFields
+        var location: String?
+        /// The visitor id a new visitor is given in Set-Cookie.
+        var newVisitorID: String?
+        var contentLength: Int
+
+        /// The fields as name and value pairs, for the router's answers and NIO's encoder.
+        var pairs: [(String, String)] {
+            var pairs = fixed.pairs
+            if let location { pairs.append(("Location", location)) }
+            if let newVisitorID { pairs.append(("Set-Cookie", VisitorCookie.setCookieHeader(newVisitorID))) }
+            pairs.append(("Content-Length", String(contentLength)))
+            return pairs
+        }
+
+        /// Writes the status line and the fields as HTTP/1.1 sends them, each ended by CRLF.
+        func write(into bytes: inout ByteBuffer) {
+            bytes.writeImmutableBuffer(fixed.head)
+            if let location {
+                bytes.writeStaticString("Location: ")
+                bytes.writeString(location)
+                bytes.writeStaticString("\r\n")
+            }
+            if let newVisitorID {
+                bytes.writeStaticString("Set-Cookie: ")
+                VisitorCookie.writeSetCookie(newVisitorID, into: &bytes)
+                bytes.writeStaticString("\r\n")
+            }
+            bytes.writeStaticString("Content-Length: ")
+            bytes.writeString(String(contentLength))
+            bytes.writeStaticString("\r\n")
+        }
     }
 
     /// What the requests of one connection share, worked out for its first request and reused by the next: the
@@ -112,14 +165,13 @@ struct LandingController {
         let stored = target != nil || orphans.allows(address, at: visitedAt)
         if !stored { recorder.metrics.visitNotRecorded(reason: "orphan_rate_limit") }
 
-        var (status, answerHeaders, body) = try answer(target, query: query, clickID: clickIDs.primary)
-        if knownVisitor == nil {
-            answerHeaders.append(("Set-Cookie", VisitorCookie.setCookieHeader(visitorID)))
-        }
+        var (fixed, location, body) = try answer(target, query: query, clickID: clickIDs.primary)
         // Content-Length says what GET sends, also for HEAD.
-        answerHeaders.append(("Content-Length", String(body.readableBytes)))
+        let fields = AnswerFields(
+            fixed: fixed, location: location, newVisitorID: knownVisitor == nil ? visitorID : nil,
+            contentLength: body.readableBytes)
         if method == .head { body = ByteBuffer() }
-        return Decision(visit: stored ? visit : nil, status: status, headers: answerHeaders, body: body)
+        return Decision(visit: stored ? visit : nil, fields: fields, body: body)
     }
 
     /// The visitor's address (for the orphan allowance) and the address as stored (anonymized); the peer's are
@@ -139,34 +191,28 @@ struct LandingController {
 
     private func answer(
         _ target: Target?, query: [QueryString.Pair], clickID: String?
-    ) throws -> (HTTPResponse.Status, [(String, String)], ByteBuffer) {
+    ) throws -> (FixedFields, location: String?, ByteBuffer) {
         guard let target else {
-            return (.notFound, Self.notFoundFields, Self.notFoundBody)
+            return (Self.notFoundFields, nil, Self.notFoundBody)
         }
         let route = target.route
         let location = target.location.location(query: query, passthrough: route.passthroughQuery)
         switch route.mode {
         case .redirect:
-            var fields = Self.redirectFields
-            // Room for the Set-Cookie and Content-Length that `decide` adds.
-            fields.reserveCapacity(fields.count + 3)
-            fields.append(("Location", location))
-            return (.found, fields, ByteBuffer())
+            return (Self.redirectFields, location, ByteBuffer())
         case .landing:
             let context: [String: Any] = ["destination": location, "slug": route.slug, "click_id": clickID ?? ""]
             guard let html = templates.render(context, withTemplate: "landing") else {
                 throw HTTPError(.internalServerError, message: "the landing template is missing")
             }
-            return (
-                .ok, landingPageFields,
-                ByteBuffer(string: html)
-            )
+            return (landingPageFields, nil, ByteBuffer(string: html))
         }
     }
 
-    /// The header fields of a landing page whose Content-Security-Policy is `policy`.
-    static func landingPageFields(policy: String) -> [(String, String)] {
-        pairs(SecurityHeaders.fields(contentType: "text/html; charset=utf-8", policy: policy))
+    /// The status and header fields of a landing page whose Content-Security-Policy is `policy`.
+    static func landingPageFields(policy: String) -> FixedFields {
+        FixedFields(
+            status: .ok, pairs: pairs(SecurityHeaders.fields(contentType: "text/html; charset=utf-8", policy: policy)))
     }
 
     private static func pairs(_ fields: HTTPFields) -> [(String, String)] {
@@ -174,9 +220,13 @@ struct LandingController {
     }
 
     // Made once: every landing answer starts from one of these.
-    private static let notFoundFields = pairs(SecurityHeaders.fields(contentType: "text/plain; charset=utf-8"))
+    private static let notFoundFields = FixedFields(
+        status: .notFound, pairs: pairs(SecurityHeaders.fields(contentType: "text/plain; charset=utf-8")))
     private static let notFoundBody = ByteBuffer(string: "Not found\n")
-    private static let redirectFields = pairs([.cacheControl: "no-store", .referrerPolicy: SecurityHeaders.referrerPolicy])
+    private static let redirectFields = FixedFields(
+        status: .found, pairs: pairs([.cacheControl: "no-store", .referrerPolicy: SecurityHeaders.referrerPolicy]))
+    /// A failed answer (a landing template that would not render): no fields but its length.
+    static let failedFields = FixedFields(status: .internalServerError, pairs: [])
 
     /// Cuts text to at most `limit` UTF-8 bytes without splitting a character.
     static func bounded(_ text: String, _ limit: Int) -> String {

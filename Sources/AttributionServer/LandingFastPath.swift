@@ -224,14 +224,7 @@ final class LandingFastPath: ChannelDuplexHandler, RemovableChannelHandler, Land
         _ reply: LandingChannelHandler.LandingAnswer.Reply, date: String, closes: Bool, allocator: ByteBufferAllocator
     ) -> ByteBuffer {
         var bytes = allocator.buffer(capacity: 512 + reply.body.readableBytes)
-        switch reply.status {
-        case .found: bytes.writeStaticString("HTTP/1.1 302 Found\r\n")
-        case .ok: bytes.writeStaticString("HTTP/1.1 200 OK\r\n")
-        case .notFound: bytes.writeStaticString("HTTP/1.1 404 Not Found\r\n")
-        default:
-            bytes.writeString("HTTP/1.1 \(reply.status.code) \(reply.status.reasonPhrase)\r\n")
-        }
-        for (name, value) in reply.headers { field(name, value, into: &bytes) }
+        reply.fields.write(into: &bytes)
         field("Date", date, into: &bytes)
         field("Server", landing.serverName, into: &bytes)
         if closes { bytes.writeStaticString("connection: close\r\n") }

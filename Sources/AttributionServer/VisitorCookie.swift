@@ -51,6 +51,13 @@ enum VisitorCookie {
         return header
     }
 
+    /// Writes the Set-Cookie value for `id` (what `setCookieHeader` returns) without making a string of it.
+    static func writeSetCookie(_ id: String, into bytes: inout ByteBuffer) {
+        bytes.writeString(setCookiePrefix)
+        bytes.writeString(id)
+        bytes.writeString(setCookieSuffix)
+    }
+
     private static let setCookiePrefix = "\(name)="
     private static let setCookieSuffix = "; Path=/; Max-Age=\(maxAgeSeconds); HttpOnly; SameSite=Lax"
 }
