@@ -82,7 +82,7 @@ struct LandingController {
             self.status = status
             self.pairs = pairs
             var head = ByteBuffer(string: "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
-            for (name, value) in pairs { head.writeString("\(name): \(value)\r\n") }
+            for (name, value) in pairs { head.writeField(name, value) }
             self.head = head
         }
     }
@@ -109,11 +109,7 @@ struct LandingController {
         /// Writes the status line and the fields as HTTP/1.1 sends them, each ended by CRLF.
         func write(into bytes: inout ByteBuffer) {
             bytes.writeImmutableBuffer(fixed.head)
-            if let location {
-                bytes.writeStaticString("Location: ")
-                bytes.writeString(location)
-                bytes.writeStaticString("\r\n")
-            }
+            if let location { bytes.writeField("Location", location) }
             if let newVisitorID {
                 bytes.writeStaticString("Set-Cookie: ")
                 VisitorCookie.writeSetCookie(newVisitorID, into: &bytes)
@@ -240,6 +236,16 @@ struct LandingController {
             used += size
         }
         return result
+    }
+}
+
+extension ByteBuffer {
+    /// Writes one HTTP/1.1 header field line, `name: value` and CRLF.
+    mutating func writeField(_ name: String, _ value: String) {
+        writeString(name)
+        writeStaticString(": ")
+        writeString(value)
+        writeStaticString("\r\n")
     }
 }
 

@@ -225,19 +225,12 @@ final class LandingFastPath: ChannelDuplexHandler, RemovableChannelHandler, Land
     ) -> ByteBuffer {
         var bytes = allocator.buffer(capacity: 512 + reply.body.readableBytes)
         reply.fields.write(into: &bytes)
-        field("Date", date, into: &bytes)
-        field("Server", landing.serverName, into: &bytes)
+        bytes.writeField("Date", date)
+        bytes.writeField("Server", landing.serverName)
         if closes { bytes.writeStaticString("connection: close\r\n") }
         bytes.writeStaticString("\r\n")
         var body = reply.body
         bytes.writeBuffer(&body)
         return bytes
-    }
-
-    private func field(_ name: String, _ value: String, into bytes: inout ByteBuffer) {
-        bytes.writeString(name)
-        bytes.writeStaticString(": ")
-        bytes.writeString(value)
-        bytes.writeStaticString("\r\n")
     }
 }
