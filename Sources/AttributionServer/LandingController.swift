@@ -115,9 +115,7 @@ struct LandingController {
                 VisitorCookie.writeSetCookie(newVisitorID, into: &bytes)
                 bytes.writeStaticString("\r\n")
             }
-            bytes.writeStaticString("Content-Length: ")
-            bytes.writeString(String(contentLength))
-            bytes.writeStaticString("\r\n")
+            bytes.writeField("Content-Length", String(contentLength))
         }
     }
 
